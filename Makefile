@@ -1,0 +1,27 @@
+# The two commands of the README:
+#   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
+#   make test    run every test: tests/, every code block of docs/**/*.md, and a strict site build
+# Both create or refresh .venv first (tools/setup.sh).
+
+BIN := .venv/bin
+export MPLBACKEND := Agg
+export NO_MKDOCS_2_WARNING := 1
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
+.PHONY: serve test build setup clean
+
+serve: setup
+	$(BIN)/mkdocs serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/mkdocs build --strict
+
+build: setup
+	$(BIN)/mkdocs build --strict
+
+setup:
+	@tools/setup.sh
+
+clean:
+	rm -rf site .venv
