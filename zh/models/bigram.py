@@ -16,8 +16,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from zh.data import CharVocab
 
-def count_bigrams(words: list[str], vocab) -> torch.Tensor:
+
+def count_bigrams(words: list[str], vocab: CharVocab) -> torch.Tensor:
     """How often each character follows each other one, word boundaries included.
 
     Args:
@@ -85,7 +87,7 @@ class Bigram(nn.Module):
             model.logits.copy_((smoothed / smoothed.sum(1, keepdim=True)).log())
         return model
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits of the character after the last one of each context, and their cross-entropy.
 
         Args:

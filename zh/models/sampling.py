@@ -10,11 +10,14 @@ A model here is any ``nn.Module`` whose ``forward(idx)`` returns ``(logits, loss
 from __future__ import annotations
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
+
+from zh.data import CharVocab
 
 
 @torch.no_grad()
-def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
              generator: torch.Generator | None = None) -> torch.Tensor:
     """Extend each row of ``idx`` by ``max_new_tokens`` characters drawn from the model.
 
@@ -40,7 +43,7 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
     return idx
 
 
-def sample_words(model, vocab, n: int, generator: torch.Generator | None = None,
+def sample_words(model: nn.Module, vocab: CharVocab, n: int, generator: torch.Generator | None = None,
                  max_len: int = 50, temperature: float = 1.0) -> list[str]:
     """``n`` words from the model: start from boundary tokens, stop at the first boundary token.
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn as nn
 
 
 @torch.no_grad()
-def evaluate(model, X: torch.Tensor, Y: torch.Tensor) -> float:
+def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     """The model's mean cross-entropy loss over all of ``(X, Y)``, without gradients."""
     was_training = model.training
     model.eval()
@@ -20,7 +21,7 @@ def evaluate(model, X: torch.Tensor, Y: torch.Tensor) -> float:
     return loss.item()
 
 
-def train_sgd(model, X: torch.Tensor, Y: torch.Tensor, steps: int, batch_size: int = 32,
+def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, batch_size: int = 32,
               lr: float | Callable[[int], float] = 0.1, generator: torch.Generator | None = None) -> list[float]:
     """Train ``model`` in place with plain SGD on random minibatches of ``(X, Y)``.
 
