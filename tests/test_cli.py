@@ -1,8 +1,8 @@
 """``zh makemore`` end to end, on tiny files in temporary folders (a few steps each).
 
 Most tests call the entry point ``zh.__main__.main`` in-process (a new Python per call would
-spend most of the test time importing torch); the first and the bad-input tests also run
-``python -m zh`` as a real process, to see exactly what a user sees.
+spend most of the test time importing torch); two run ``python -m zh`` as a real process, to
+see exactly what a user sees.
 """
 
 import os
@@ -130,12 +130,21 @@ def test_file_that_is_not_a_checkpoint(makemore, tmp_path, names_file):
     (b"emma\nol\xffivia\n", ["not UTF-8", "byte 7", "0xff"]),
     (b"a\nb\nc\n", ["3 items", "at least 10"]),
 ])
-def test_bad_input_files(tmp_path, content, needles):
+def test_bad_input_files(makemore, tmp_path, content, needles):
     path = tmp_path / "absent.txt"
     if content is not None:
         path.write_bytes(content)
-    assert_clean_error(run_process(path, "--work-dir", tmp_path / "w", *FEW), *needles)
+    assert_clean_error(makemore(path, "--work-dir", tmp_path / "w", *FEW), *needles)
     assert not (tmp_path / "w").exists()
+
+
+def test_bad_input_seen_from_the_shell(tmp_path):
+    """What a user sees: one line on stderr, exit status 1, no traceback."""
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("zoë\n".encode("latin-1"))
+    proc = run_process(path, "--work-dir", tmp_path / "w")
+    assert_clean_error(proc, "not UTF-8")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
 
 
 def test_bad_options(makemore, tmp_path, names_file):
