@@ -192,3 +192,12 @@ def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
     model = model_cls(config_cls(**ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
     assert model.C.shape == (27, 4) and model(torch.zeros(2, 3, dtype=torch.long))[0].shape == (2, 27)
+
+
+def test_model_options_come_from_the_configs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["makemore", "--help"])
+    assert exit_.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ["--block-size", "--n-embd", "--n-hidden", "--scaled-init", "Width of the tanh layer"]:
+        assert option in help_text

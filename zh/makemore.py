@@ -6,7 +6,7 @@ Page: [makemore / MLP](../makemore/mlp.md#the-makemore-command) shows it in use.
     python -m zh makemore names.txt --resume --max-steps 5000      # continue from the checkpoint
     python -m zh makemore names.txt --sample-only --num-samples 20 # samples, labelled in train / new
 
-Every model of the series is one line of :data:`MODELS`; the model's options (``--n-embd``...)
+Every model of the series is one line of ``MODELS``; the model's options (``--n-embd``...)
 are made from the fields of its config dataclass. A checkpoint is written only when the
 validation loss beats the one it records, so a worse run never replaces a better model.
 """
@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -78,13 +79,17 @@ def _option(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def config_fields() -> dict[str, dataclasses.Field]:
-    """Every settable config field of every registered model (the union, by name)."""
+def config_fields() -> dict[str, tuple[dataclasses.Field, str]]:
+    """Every settable config field of every registered model (the union, by name), with its help.
+
+    The help is the field's first line under ``Attributes:`` in its config's docstring.
+    """
     fields = {}
     for _, config_cls in MODELS.values():
+        docs = dict(re.findall(r"^\s+(\w+): (.+)$", (config_cls.__doc__ or "").split("Attributes:")[-1], re.M))
         for f in dataclasses.fields(config_cls):
             if f.name not in DATA_FIELDS:
-                fields.setdefault(f.name, f)
+                fields.setdefault(f.name, (f, docs.get(f.name, "")))
     return fields
 
 
@@ -108,12 +113,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: these models are small, more threads add overhead)")
     group = parser.add_argument_group("model options (the model's config; defaults are each model's own)")
-    for name, f in config_fields().items():
+    for name, (f, help_text) in config_fields().items():
         kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool}[f.type]
         if kind is bool:
-            group.add_argument(_option(name), dest=name, action=argparse.BooleanOptionalAction, default=None)
+            group.add_argument(_option(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
         else:
-            group.add_argument(_option(name), dest=name, type=kind, default=None)
+            group.add_argument(_option(name), dest=name, type=kind, default=None, help=help_text)
     return parser
 
 
@@ -122,7 +128,7 @@ def _given_config(args) -> dict:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint written by this command; anything else raises :class:`CLIError`."""
+    """Read a checkpoint written by this command; anything else raises ``CLIError``."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file fails in many ways; all mean the same to the user
@@ -150,7 +156,7 @@ def _print_samples(model, vocab, train_items: set[str], args, max_len: int) -> N
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and/or sample as ``args`` say; raises :class:`CLIError` on bad input."""
+    """Train and/or sample as ``args`` say; raises ``CLIError`` on bad input."""
     for name in ("max_steps", "eval_every", "batch_size", "num_samples", "threads"):
         if getattr(args, name) < 1:
             raise CLIError(f"{_option(name)} must be at least 1, got {getattr(args, name)}")
@@ -252,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_safely(args: argparse.Namespace) -> int:
-    """:func:`run`, with input errors and Ctrl-C reported as one line instead of a traceback."""
+    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback."""
     try:
         return run(args)
     except CLIError as exc:

@@ -5,7 +5,7 @@ Pages: [makemore / bigram](../makemore/bigram.md) fits it by counting;
 
 The model is one ``vocab_size x vocab_size`` table of logits: row ``i`` holds the log-counts of
 what follows character ``i``. Counting gives the table in closed form
-(:meth:`Bigram.from_counts`); gradient descent on the cross-entropy finds the same table.
+(``Bigram.from_counts``); gradient descent on the cross-entropy finds the same table.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def count_bigrams(words: list[str], vocab: CharVocab) -> torch.Tensor:
 
     Args:
         words: The training words.
-        vocab: A :class:`zh.data.CharVocab`; its id 0 marks the start and the end of a word.
+        vocab: A ``zh.data.CharVocab``; its id 0 marks the start and the end of a word.
 
     Returns:
         ``N`` of shape ``(V, V)`` (``torch.int64``): ``N[i, j]`` counts character ``j`` right after ``i``.
@@ -42,11 +42,11 @@ def count_bigrams(words: list[str], vocab: CharVocab) -> torch.Tensor:
 
 @dataclass
 class BigramConfig:
-    """The shape of a :class:`Bigram`: it reads one character of context.
+    """The shape of a ``Bigram``: it reads one character of context.
 
     Attributes:
         vocab_size: Number of characters, the boundary token included.
-        block_size: Context length; a bigram reads only the last character, so it is 1.
+        block_size: How many previous characters the model is given (a bigram reads only the last).
     """
 
     vocab_size: int = 27
@@ -74,7 +74,7 @@ class Bigram(nn.Module):
         """The maximum-likelihood bigram of a count matrix: logits = log of the normalised rows.
 
         Args:
-            counts: ``(V, V)`` bigram counts, e.g. from :func:`count_bigrams`.
+            counts: ``(V, V)`` bigram counts, e.g. from ``count_bigrams``.
             smoothing: Added to every count first ("add-one smoothing" by default), so that no
                 bigram has probability zero and no word has infinite loss. ``0`` gives the
                 unsmoothed model.

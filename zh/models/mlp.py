@@ -19,16 +19,17 @@ import torch.nn.functional as F
 
 @dataclass
 class MLPConfig:
-    """The shape of an :class:`MLP`; the defaults are the series' reference model (11,897 parameters).
+    """The shape of an ``MLP``; the defaults are the series' reference model (11,897 parameters).
 
     Attributes:
         vocab_size: Number of characters, the boundary token included.
         block_size: How many previous characters the model reads.
         n_embd: Size of each character's embedding vector.
         n_hidden: Width of the tanh layer.
-        scaled_init: ``False`` draws every parameter from N(0, 1), as in the lecture. ``True``
-            starts the output layer near zero (a uniform first guess, loss ``log(vocab_size)``)
-            and scales ``W1`` by ``(5/3) / sqrt(fan_in)`` so that tanh starts unsaturated.
+        scaled_init: Start from a uniform guess with unsaturated tanh units (default: every parameter N(0, 1)).
+            ``False`` draws every parameter from N(0, 1), as in the lecture. ``True`` starts the
+            output layer near zero (a uniform first guess, loss ``log(vocab_size)``) and scales
+            ``W1`` by ``(5/3) / sqrt(fan_in)`` so that tanh starts unsaturated.
     """
 
     vocab_size: int = 27

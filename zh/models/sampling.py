@@ -3,8 +3,8 @@
 Page: [makemore / bigram](../makemore/bigram.md) introduces sampling; every model reuses this.
 
 A model here is any ``nn.Module`` whose ``forward(idx)`` returns ``(logits, loss)`` for contexts
-``idx`` of ``config.block_size`` character ids, as :class:`zh.models.bigram.Bigram` and
-:class:`zh.models.mlp.MLP` do.
+``idx`` of ``config.block_size`` character ids, as ``zh.models.bigram.Bigram`` and
+``zh.models.mlp.MLP`` do.
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ def sample_words(model: nn.Module, vocab: CharVocab, n: int, generator: torch.Ge
 
     Args:
         model: A character model (see the module docstring).
-        vocab: The :class:`zh.data.CharVocab` the model was trained with (id 0 = boundary).
+        vocab: The ``zh.data.CharVocab`` the model was trained with (id 0 = boundary).
         n: Number of words.
         generator: The random source.
         max_len: Longest word; a word that has not ended by then is cut there.
-        temperature: See :func:`generate`.
+        temperature: See ``generate``.
     """
     start = torch.zeros(n, model.config.block_size, dtype=torch.long)
     rows = generate(model, start, max_len + 1, temperature, generator)[:, model.config.block_size:]
