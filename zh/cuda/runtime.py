@@ -1,0 +1,103 @@
+"""Finding a GPU, and loading the kernels of `zh/cuda/kernels/` onto it with pycuda.
+
+Page: [CUDA](../cuda/index.md).
+
+Nothing here imports pycuda until a GPU function is called, so ``import zh.cuda`` works on any
+machine. When the call cannot work, it raises :class:`GPUUnavailableError` (a ``RuntimeError``)
+saying which of the three things is missing: pycuda itself, the NVIDIA driver library
+(``libcuda.so.1``) that pycuda loads, or a CUDA device.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+from pathlib import Path
+
+KERNELS_DIR = Path(__file__).parent / "kernels"
+
+HOW_TO_GET_A_GPU = (
+    "To run zh.cuda on a GPU you need a machine with an NVIDIA GPU and its driver, and pycuda "
+    "(`pip install 'zh[gpu]'`, or on an offline GPU machine the wheels and steps of "
+    "scripts/gpu_run.sh). Without one, zh.cuda.emulate runs the same kernels' index arithmetic "
+    "on the CPU."
+)
+
+
+class GPUUnavailableError(RuntimeError):
+    """A zh.cuda function needs a GPU and this machine cannot provide one (the message says why)."""
+
+
+def source(filename: str) -> str:
+    """The CUDA C source of a kernel file shipped in ``zh/cuda/kernels/``.
+
+    Args:
+        filename: e.g. ``"vector_add.cu"``.
+
+    Raises:
+        FileNotFoundError: if there is no such kernel file (the message lists the ones there are).
+    """
+    path = KERNELS_DIR / filename
+    if not path.is_file():
+        have = ", ".join(sorted(p.name for p in KERNELS_DIR.glob("*.cu")))
+        raise FileNotFoundError(f"no kernel file {filename!r} in {KERNELS_DIR} (there are: {have})")
+    return path.read_text()
+
+
+def _import_driver():
+    import pycuda.driver
+
+    return pycuda.driver
+
+
+@functools.cache
+def driver():
+    """pycuda's driver module, initialised, with the first device's primary context made current.
+
+    The primary context is the one the CUDA runtime (cuBLAS, PyTorch) uses too, so device
+    memory and events from pycuda can be mixed with theirs in one process.
+
+    Raises:
+        GPUUnavailableError: pycuda is missing, the driver library is missing, or no device.
+    """
+    try:
+        drv = _import_driver()
+    except ImportError as exc:
+        if "libcuda" in str(exc):
+            raise GPUUnavailableError(
+                f"pycuda is installed, but the NVIDIA driver library it needs could not be loaded ({exc}). "
+                "This machine has no NVIDIA driver (or it is not on the library path). " + HOW_TO_GET_A_GPU
+            ) from exc
+        raise GPUUnavailableError(f"pycuda could not be imported ({exc}). " + HOW_TO_GET_A_GPU) from exc
+    try:
+        drv.init()
+        count = drv.Device.count()
+    except drv.Error as exc:  # cuInit fails with CUDA_ERROR_NO_DEVICE when there is none
+        raise GPUUnavailableError(
+            f"pycuda and the NVIDIA driver are installed, but no CUDA device is available ({exc}). " + HOW_TO_GET_A_GPU
+        ) from exc
+    if count == 0:
+        raise GPUUnavailableError(
+            "pycuda and the NVIDIA driver are installed, but the driver reports 0 CUDA devices. " + HOW_TO_GET_A_GPU
+        )
+    context = drv.Device(0).retain_primary_context()
+    context.push()
+    atexit.register(context.pop)
+    return drv
+
+
+@functools.cache
+def function(filename: str, entry: str):
+    """Compile a kernel file with pycuda's ``SourceModule`` (for this device) and return one kernel.
+
+    ``SourceModule`` wraps the source in ``extern "C" { ... }``, so the kernel keeps its C name
+    ``entry``; the tests compile every file the same way with ``nvcc`` and check those names.
+
+    Args:
+        filename: the ``.cu`` file in ``zh/cuda/kernels/``.
+        entry: the ``__global__`` function to fetch from it.
+    """
+    driver()
+    from pycuda.compiler import SourceModule
+
+    return SourceModule(source(filename)).get_function(entry)
