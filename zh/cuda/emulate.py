@@ -368,3 +368,45 @@ def matmul(A, B, kernel: str = "warptiling", **tiles) -> tuple[np.ndarray, dict[
     mem = {"A": Memory(A.ravel(), "A"), "B": Memory(B.ravel(), "B"), "C": Memory(np.full(M * N, np.nan, np.float32), "C")}
     launch(MIRRORS[kernel], spec.grid_of(consts, M, N), spec.block_of(consts), mem["A"], mem["B"], mem["C"], M, N, K, **consts)
     return mem["C"].data.reshape(M, N)[:, :n].copy(), mem
+
+
+def draw(kernel: str, M: int, N: int, K: int, **tiles):
+    """Who reads and writes what in block (0, 0): a picture of a kernel's index arithmetic.
+
+    Emulates ``kernel`` on ``M x K @ K x N`` and draws A, B and C. In C, each element the block
+    writes is coloured by the warp of the thread that writes it; in A and B, each element the
+    block reads from global memory is coloured by the first warp that reads it. The elements
+    thread 0 touches are marked with black dots.
+
+    Returns:
+        A matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    spec = get_kernel(kernel)
+    consts = spec.constants(**tiles)
+    A, B = np.ones((M, K)), np.ones((K, N))
+    _, mem = matmul(A, B, kernel, **tiles)
+    shapes = {"A": (M, K), "B": (K, N), "C": (M, N)}
+    if spec.vec4:  # the padded operands the kernel really sees
+        shapes = {"A": (M, -(-K // 4) * 4), "B": (-(-K // 4) * 4, -(-N // 4) * 4), "C": (M, -(-N // 4) * 4)}
+    warps = max(1, spec.block_of(consts)[0] * spec.block_of(consts)[1] // 32)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), gridspec_kw={"width_ratios": [shapes[k][1] for k in "ABC"]})
+    for ax, name in zip(axes, "ABC"):
+        warp_of = np.full(shapes[name], np.nan)
+        mine = set()
+        for flat, kind, block, (tid,) in mem[name].trace:
+            if block != (0, 0, 0) or (kind == "w") != (name == "C"):
+                continue
+            if np.isnan(warp_of.flat[flat]):
+                warp_of.flat[flat] = tid // 32 % 20  # colours repeat after 20 warps
+            if tid == 0:
+                mine.add(flat)
+        ax.imshow(warp_of, cmap="tab20" if warps > 10 else "tab10", vmin=-0.5, vmax=(20 if warps > 10 else 10) - 0.5,
+                  interpolation="nearest")
+        rows, cols = np.unravel_index(sorted(mine), shapes[name]) if mine else ([], [])
+        ax.scatter(cols, rows, s=4, c="black", marker="s")
+        ax.set_title(f"{name} ({shapes[name][0]}×{shapes[name][1]})", fontsize=10)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{kernel}: block (0, 0), coloured by warp ({warps} per block); thread 0 in black", fontsize=10)
+    return fig
