@@ -20,6 +20,7 @@ import inspect
 from types import SimpleNamespace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from zh.cuda.matmul import get_kernel, prepare
 
@@ -344,7 +345,7 @@ MIRRORS = {
 }
 
 
-def matmul(A, B, kernel: str = "warptiling", **tiles) -> tuple[np.ndarray, dict[str, Memory]]:
+def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling", **tiles: int) -> tuple[np.ndarray, dict[str, Memory]]:
     """``A @ B`` computed by emulating every thread of ``kernel`` on the CPU.
 
     Operands are prepared exactly as :func:`zh.cuda.matmul.matmul` prepares them (float32,
@@ -370,7 +371,7 @@ def matmul(A, B, kernel: str = "warptiling", **tiles) -> tuple[np.ndarray, dict[
     return mem["C"].data.reshape(M, N)[:, :n].copy(), mem
 
 
-def draw(kernel: str, M: int, N: int, K: int, **tiles):
+def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figure.Figure":  # noqa: F821
     """Who reads and writes what in block (0, 0): a picture of a kernel's index arithmetic.
 
     Emulates ``kernel`` on ``M x K @ K x N`` and draws A, B and C. In C, each element the block

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from zh.cuda.runtime import driver, function
 
@@ -154,7 +155,7 @@ def get_kernel(name: str) -> Kernel:
     return KERNELS[name]
 
 
-def prepare(A, B, kernel: Kernel) -> tuple[np.ndarray, np.ndarray, int]:
+def prepare(A: ArrayLike, B: ArrayLike, kernel: Kernel) -> tuple[np.ndarray, np.ndarray, int]:
     """Check ``A @ B`` makes sense and lay the operands out as ``kernel`` needs them.
 
     Returns float32 C-contiguous copies. For float4 kernels, K and N are padded with zero
@@ -183,7 +184,7 @@ def prepare(A, B, kernel: Kernel) -> tuple[np.ndarray, np.ndarray, int]:
     return np.ascontiguousarray(A), np.ascontiguousarray(B), N
 
 
-def matmul(A, B, kernel: str = "warptiling") -> np.ndarray:
+def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling") -> np.ndarray:
     """``A @ B`` in float32 with one kernel of the ladder.
 
     Args:

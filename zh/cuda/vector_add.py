@@ -6,6 +6,7 @@ Page: [CUDA / vector add](../cuda/vector_add.md). The kernel is ``kernels/vector
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from zh.cuda.runtime import driver, function
 
@@ -22,7 +23,7 @@ def launch(a, b, c, n: int) -> None:
     function("vector_add.cu", "vector_add")(a, b, c, np.int32(n), block=(BLOCK, 1, 1), grid=grid(n))
 
 
-def vector_add(a, b) -> np.ndarray:
+def vector_add(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """``a + b`` computed by the CUDA kernel, for two 1-D arrays of the same length.
 
     The inputs are copied to the GPU as float32 and the sum copied back.
