@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from zh.cuda import report  # noqa: E402
-from zh.cuda.matmul import KERNELS  # noqa: E402
+from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES  # noqa: E402
 from zh.cuda.runtime import GPUUnavailableError, driver, function  # noqa: E402
 
 NAME = "bench_cuda"
+TUNED = "warptiling (tuned)"  # rung 7 with the fastest of TUNING_CANDIDATES at 4096² (or the largest size below)
 VECTOR_SIZES = [2**p for p in range(10, 29)]
 MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096, 8192]
 # FP32 lanes per SM, by compute capability, for the peak FLOP/s of the roofline
@@ -164,38 +165,72 @@ def bench_vector_add(drv, sizes, repeats, warmup) -> dict:
     return out
 
 
+def _random_operands(drv, s, rng):
+    A = rng.standard_normal((s, s), dtype=np.float32)
+    B = rng.standard_normal((s, s), dtype=np.float32)
+    return drv.to_device(A), drv.to_device(B), drv.mem_alloc(4 * s * s)
+
+
+def _output(drv, run, dC, s):
+    """Run once on a NaN-poisoned C and return C (the first run also warms up)."""
+    drv.memcpy_htod(dC, np.full((s, s), np.nan, np.float32))
+    run()
+    return drv.from_device(dC, (s, s), np.float32)
+
+
+def tune(drv, s, repeats, warmup) -> dict:
+    """Time every tiling in TUNING_CANDIDATES of rung 7 at one size; the fastest is the tuned rung."""
+    warp = KERNELS["warptiling"]
+    dA, dB, dC = _random_operands(drv, s, np.random.default_rng(1))
+    ref, out = None, []
+    for tiles in TUNING_CANDIDATES:
+        run = lambda t=tiles: warp.launch(dA, dB, dC, s, s, s, **t)  # noqa: E731
+        C = _output(drv, run, dC, s)
+        ref = C if ref is None else ref  # the source's tiling comes first
+        if np.isnan(C).any() or np.abs(C - ref).max() > 1e-3 * np.abs(ref).max():
+            raise AssertionError(f"warptiling with {tiles} disagrees with the source's tiling at {s}")
+        gflops = report.matmul_flops(s, s, s) / median_ms(drv, run, repeats, warmup) / 1e6
+        out.append({"tiles": warp.constants(**tiles), "overrides": tiles, "gflops": gflops})
+        print(f"tuning warptiling {tiles or '(source)'} at {s}: {gflops:,.0f} GFLOP/s", flush=True)
+    for buf in (dA, dB, dC):
+        buf.free()
+    best = max(out, key=lambda r: r["gflops"])
+    return {"size": s, "candidates": out, "best": best["overrides"]}
+
+
 def bench_matmul(drv, sizes, repeats, warmup, budget_s) -> dict:
     try:
         peer = Cublas()
         peer_name = peer.name
     except (OSError, RuntimeError, AttributeError) as exc:
         peer, peer_name = None, f"unavailable: {exc}"
-    names = list(KERNELS) + (["cublas"] if peer else [])
+    warp = KERNELS["warptiling"]
     for k in KERNELS.values():  # compile first, so that no timing includes nvcc
         function(k.file, k.entry)
-    out = {"sizes": sizes, "peer": peer_name, "gflops": {k: [] for k in names}, "max_rel_error": {k: [] for k in names},
-           "skipped": {}}
+    for tiles in TUNING_CANDIDATES:
+        function(warp.file, warp.entry, warp.defines(**tiles))
+    tuning = tune(drv, max(s for s in sizes if s <= 4096), repeats, warmup)
+    # each contender: (dA, dB, dC, s) -> launches C = A @ B once
+    contenders = {name: (lambda k: lambda dA, dB, dC, s: k.launch(dA, dB, dC, s, s, s))(k) for name, k in KERNELS.items()}
+    contenders[TUNED] = lambda dA, dB, dC, s: warp.launch(dA, dB, dC, s, s, s, **tuning["best"])
+    if peer:
+        contenders["cublas"] = lambda dA, dB, dC, s: peer.matmul(dA, dB, dC, s, s, s)
+    out = {"sizes": sizes, "peer": peer_name, "gflops": {k: [] for k in contenders},
+           "max_rel_error": {k: [] for k in contenders}, "skipped": {}, "tuning": tuning}
     rng = np.random.default_rng(0)
     for s in sizes:
-        A = rng.standard_normal((s, s), dtype=np.float32)
-        B = rng.standard_normal((s, s), dtype=np.float32)
-        dA, dB, dC = drv.to_device(A), drv.to_device(B), drv.mem_alloc(4 * s * s)
-        ref = None
-        if peer:  # the reference output for the error column: cuBLAS itself
-            peer.matmul(dA, dB, dC, s, s, s)
-            ref = drv.from_device(dC, (s, s), np.float32)
-        for name in names:
-            run = (lambda: peer.matmul(dA, dB, dC, s, s, s)) if name == "cublas" else \
-                (lambda k=KERNELS[name]: k.launch(dA, dB, dC, s, s, s))
-            drv.memcpy_htod(dC, np.full((s, s), np.nan, np.float32))
-            first = median_ms(drv, run, 1, 0)  # a warm-up that also says how long the full measurement takes
-            if first * (repeats + warmup) / 1e3 > budget_s:
+        dA, dB, dC = _random_operands(drv, s, rng)
+        ref = _output(drv, lambda: peer.matmul(dA, dB, dC, s, s, s), dC, s) if peer else None
+        for name, launch in contenders.items():
+            run = lambda: launch(dA, dB, dC, s)  # noqa: E731
+            first = median_ms(drv, run, 1, 0)  # says how long the full measurement would take
+            if first * (repeats + warmup + 1) / 1e3 > budget_s:
                 out["gflops"][name].append(None)
                 out["max_rel_error"][name].append(None)
                 out["skipped"][f"{name} at {s}²"] = f"{first / 1e3:.1f} s per run, over the {budget_s:.0f} s budget"
                 continue
-            C = drv.from_device(dC, (s, s), np.float32)
-            err = None if ref is None else float(np.nanmax(np.abs(C - ref)) / np.abs(ref).max())
+            C = _output(drv, run, dC, s)
+            err = None if ref is None else float(np.abs(C - ref).max() / np.abs(ref).max())
             if np.isnan(C).any() or (err is not None and err > 1e-3):
                 raise AssertionError(f"{name} at {s}: wrong output (relative error {err}, NaN {np.isnan(C).any()})")
             t = median_ms(drv, run, repeats, warmup)

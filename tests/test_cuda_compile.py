@@ -11,37 +11,41 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from zh.cuda.matmul import KERNELS
+from zh.cuda.emulate import SMALL_TILES
+from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES
 from zh.cuda.runtime import KERNELS_DIR, source
 
 NVCC = shutil.which("nvcc") or next((p for p in ["/usr/local/cuda/bin/nvcc"] if Path(p).exists()), None)
 ARCH = "sm_90"
 STATIC_SMEM_LIMIT = 48 * 1024  # bytes of static __shared__ memory one block may declare
 REGISTER_FILE = 64 * 1024  # 32-bit registers per SM on sm_90
-# file -> (entry the launcher asks for, threads per block it launches)
-LAUNCHED = {"vector_add.cu": ("vector_add", 256)} | {
-    k.file: (k.entry, k.block()[0] * k.block()[1] * k.block()[2]) for k in KERNELS.values()
-}
+# What gets compiled: (file, nvcc -D options, entry the launcher asks for, threads per block it
+# launches). Each kernel's own tiling, the small tilings the emulator runs, and the tuning candidates.
+JOBS = [("vector_add.cu", (), "vector_add", 256)]
+for _k in KERNELS.values():
+    for _tiles in [{}, SMALL_TILES[_k.name]] + (TUNING_CANDIDATES[1:] if _k.name == "warptiling" else []):
+        JOBS.append((_k.file, _k.defines(**_tiles), _k.entry, int(np.prod(_k.block(**_tiles)))))
 
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc (the CUDA toolkit) is not installed")
 
 
-def _compile(path: Path, tmp: Path) -> subprocess.CompletedProcess:
-    wrapped = tmp / path.name
-    wrapped.write_text('extern "C" {\n%s\n}\n' % source(path.name))  # as pycuda.compiler.compile does
-    cmd = [NVCC, "--cubin", f"-arch={ARCH}", "-Xptxas", "-v", "-o", str(wrapped.with_suffix(".cubin")), str(wrapped)]
+def _compile(job, tmp: Path) -> subprocess.CompletedProcess:
+    filename, defines = job[:2]
+    wrapped = tmp / f"{JOBS.index(job)}_{filename}"
+    wrapped.write_text('extern "C" {\n%s\n}\n' % source(filename))  # as pycuda.compiler.compile does
+    cmd = [NVCC, "--cubin", f"-arch={ARCH}", "-Xptxas", "-v", *defines, "-o", str(wrapped.with_suffix(".cubin")), str(wrapped)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def ptxas(tmp_path_factory):
-    """file name -> the compiler's result, all files compiled in parallel."""
+    """job -> the compiler's result, all jobs compiled in parallel."""
     tmp = tmp_path_factory.mktemp("nvcc")
-    files = sorted(KERNELS_DIR.glob("*.cu"))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip((f.name for f in files), pool.map(lambda f: _compile(f, tmp), files)))
+        return dict(zip(JOBS, pool.map(lambda job: _compile(job, tmp), JOBS)))
 
 
 def _report(output: str) -> dict[str, dict]:
@@ -61,16 +65,17 @@ def _report(output: str) -> dict[str, dict]:
 
 
 def test_every_kernel_file_is_launched_by_someone():
-    assert sorted(LAUNCHED) == sorted(p.name for p in KERNELS_DIR.glob("*.cu"))
+    assert sorted({job[0] for job in JOBS}) == sorted(p.name for p in KERNELS_DIR.glob("*.cu"))
 
 
-@pytest.mark.parametrize("filename", sorted(LAUNCHED))
-def test_compiles_without_spills_within_limits(ptxas, filename):
-    result = ptxas[filename]
+@pytest.mark.parametrize("job", JOBS, ids=lambda job: f"{job[0]}{''.join(job[1])}")
+def test_compiles_without_spills_within_limits(ptxas, job):
+    result = ptxas[job]
     assert result.returncode == 0, result.stderr
-    entry, threads = LAUNCHED[filename]
+    assert "warning" not in result.stderr.lower(), result.stderr  # e.g. a -D that redefines a macro
+    _, _, entry, threads = job
     report = _report(result.stdout + result.stderr)
-    assert list(report) == [entry], f"{filename} defines {list(report)}, the launcher asks for {entry!r}"
+    assert list(report) == [entry], f"{job[0]} defines {list(report)}, the launcher asks for {entry!r}"
     r = report[entry]
     assert r["spill_stores"] == 0 and r["spill_loads"] == 0, r
     assert r["smem"] <= STATIC_SMEM_LIMIT, r

@@ -11,20 +11,10 @@ import numpy as np
 import pytest
 
 from zh.cuda import emulate
-from zh.cuda.matmul import KERNELS
+from zh.cuda.emulate import SMALL_TILES as SMALL
+from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES
 from zh.cuda.runtime import source
 
-# Scaled-down tilings: same code paths, a few threads per block, so every boundary case is cheap.
-SMALL = {
-    "naive": {"BLOCK": 4},
-    "coalesced": {"BLOCK": 4},
-    "smem": {"TILE": 4},
-    "blocktile1d": {"BM": 8, "BN": 8, "BK": 4, "TM": 2},
-    "blocktile2d": {"BM": 8, "BN": 8, "BK": 4, "TM": 2, "TN": 2},
-    "vectorized": {"BM": 8, "BN": 8, "BK": 4, "TM": 4, "TN": 4},
-    # WMITER = 2 here (the source's tiling has 1), so the warp's sub-tile loop is exercised too
-    "warptiling": {"BM": 64, "BN": 64, "BK": 4, "WM": 32, "WN": 64, "WNITER": 2, "TM": 4, "TN": 4},
-}
 # (M, N, K): single element, below one tile, exact tiles, and ragged edges in every dimension
 SHAPES = [(1, 1, 1), (3, 5, 2), (8, 8, 8), (9, 13, 7), (17, 6, 11), (20, 70, 5)]
 
@@ -71,6 +61,12 @@ def test_source_tiling_ragged_shape(kernel):
     """The real tile sizes, on a shape no tile divides (one partial block per dimension or two)."""
     rng = np.random.default_rng(0)
     _check(rng.standard_normal((33, 18)), rng.standard_normal((18, 21)), kernel)
+
+
+@pytest.mark.parametrize("tiles", TUNING_CANDIDATES, ids=str)
+def test_tuning_candidates(tiles):
+    rng = np.random.default_rng(1)
+    _check(rng.standard_normal((33, 18)), rng.standard_normal((18, 21)), "warptiling", **tiles)
 
 
 def test_vector_add_mirror():
@@ -146,3 +142,5 @@ def test_bad_tiling_is_refused():
         KERNELS["vectorized"].constants(TM=2)
     with pytest.raises(ValueError, match="has no constant"):
         KERNELS["naive"].constants(TILE=8)
+    with pytest.raises(ValueError, match="at most 1024"):
+        KERNELS["smem"].constants(TILE=64)

@@ -334,6 +334,19 @@ def matmul_warptiling(t, A, B, C, M, N, K, BM, BN, BK, WM, WN, WNITER, TM, TN, W
                         C.store4(row * N + col, acc[wm * TM + m][wn * TN + n : wn * TN + n + 4])
 
 
+# Scaled-down tilings: the same code paths with a few threads per block, so that every boundary
+# case is cheap to emulate (the tests also compile each of them with nvcc).
+SMALL_TILES = {
+    "naive": {"BLOCK": 4},
+    "coalesced": {"BLOCK": 4},
+    "smem": {"TILE": 4},
+    "blocktile1d": {"BM": 8, "BN": 8, "BK": 4, "TM": 2},
+    "blocktile2d": {"BM": 8, "BN": 8, "BK": 4, "TM": 2, "TN": 2},
+    "vectorized": {"BM": 8, "BN": 8, "BK": 4, "TM": 4, "TN": 4},
+    # WMITER = 2 here (the source's tiling has 1), so the warp's sub-tile loop runs twice
+    "warptiling": {"BM": 64, "BN": 64, "BK": 4, "WM": 32, "WN": 64, "WNITER": 2, "TM": 4, "TN": 4},
+}
+
 MIRRORS = {
     "naive": matmul_naive,
     "coalesced": matmul_coalesced,

@@ -29,9 +29,10 @@ def _block_threads(c):
 
 
 def _warp_threads(c):
-    wmiter = c["WM"] * c["WN"] // (c["WARPSIZE"] * c["TM"] * c["TN"] * c["WNITER"])
+    wmiter = c["WM"] * c["WN"] // (WARPSIZE * c["TM"] * c["TN"] * c["WNITER"])
     return {
-        "THREADS": c["BM"] // c["WM"] * c["BN"] // c["WN"] * c["WARPSIZE"],
+        "WARPSIZE": WARPSIZE,
+        "THREADS": c["BM"] // c["WM"] * c["BN"] // c["WN"] * WARPSIZE,
         "WMITER": wmiter,
         "WSUBM": c["WM"] // max(wmiter, 1),
         "WSUBN": c["WN"] // c["WNITER"],
@@ -52,7 +53,8 @@ class Kernel:
         name: the short name ``matmul(..., kernel=name)`` takes.
         file: its ``.cu`` file in ``zh/cuda/kernels/``.
         entry: the ``__global__`` function in that file.
-        tiles: the numeric ``#define`` constants of the source.
+        tiles: the tiling constants: the ``#define`` values of the source, which another
+            tiling given to ``launch`` replaces (with ``nvcc -D``).
         derive: computes the derived constants (``THREADS``...) from the tiles, as the source does.
         block_of: the block shape for given constants.
         grid_of: the grid shape for given constants and the size ``(M, N)`` of C.
@@ -81,6 +83,9 @@ class Kernel:
         c = {**self.tiles, **overrides}
         c.update(self.derive(c))
         self._check(c)
+        threads = np.prod(self.block_of(c))
+        if threads > 1024:
+            raise ValueError(f"kernel {self.name!r} with {c}: {threads} threads per block, CUDA allows at most 1024")
         return c
 
     def _check(self, c: dict) -> None:
@@ -110,10 +115,19 @@ class Kernel:
         """Blocks in the grid for an ``M x N`` output, as ``(x, y, z)``."""
         return self.grid_of(self.constants(**overrides), M, N)
 
-    def launch(self, A, B, C, M: int, N: int, K: int) -> None:
-        """Launch on device buffers (no copies): ``C[M, N] = A[M, K] @ B[K, N]``, row-major float32."""
-        fn = function(self.file, self.entry)
-        fn(A, B, C, np.int32(M), np.int32(N), np.int32(K), block=self.block(), grid=self.grid(M, N))
+    def defines(self, **tiles) -> tuple[str, ...]:
+        """The ``nvcc`` options that compile the source with these tiles (none for its own)."""
+        if not tiles:
+            return ()
+        return tuple(f"-D{k}={v}" for k, v in self.constants(**tiles).items() if k in self.tiles)
+
+    def launch(self, A, B, C, M: int, N: int, K: int, **tiles: int) -> None:
+        """Launch on device buffers (no copies): ``C[M, N] = A[M, K] @ B[K, N]``, row-major float32.
+
+        ``tiles`` compiles and launches another tiling (e.g. ``BK=8``) instead of the source's.
+        """
+        fn = function(self.file, self.entry, self.defines(**tiles))
+        fn(A, B, C, np.int32(M), np.int32(N), np.int32(K), block=self.block(**tiles), grid=self.grid(M, N, **tiles))
 
 
 def _tiled(rung, name, tiles, derive, vec4=False):
@@ -139,9 +153,22 @@ KERNELS: dict[str, Kernel] = {
         _tiled(5, "blocktile2d", {"BM": 128, "BN": 128, "BK": 8, "TM": 8, "TN": 8}, _block_threads),
         _tiled(6, "vectorized", {"BM": 128, "BN": 128, "BK": 8, "TM": 8, "TN": 8}, _block_threads, vec4=True),
         _tiled(7, "warptiling", {"BM": 128, "BN": 128, "BK": 16, "WM": 64, "WN": 64, "WNITER": 4,
-                                 "TM": 8, "TN": 4, "WARPSIZE": WARPSIZE}, _warp_threads, vec4=True),
+                                 "TM": 8, "TN": 4}, _warp_threads, vec4=True),
     ]
 }
+
+
+# Other tilings of rung 7 for scripts/bench_cuda.py to try (an "autotuned" rung): every one is
+# compiled by the tests (no spills, fits an SM) and emulated against numpy.
+TUNING_CANDIDATES: list[dict] = [
+    {},  # the source's own: BM=BN=128, BK=16, 64x64 warp tiles, 128 threads
+    {"BK": 8},
+    {"BK": 32},
+    {"BM": 64, "BN": 128, "WM": 32, "WN": 64, "WNITER": 2},
+    {"BM": 128, "BN": 64, "WM": 64, "WN": 32, "WNITER": 2},
+    {"WM": 32, "WN": 64, "WNITER": 2},  # 8 warps, 64 results each
+    {"WM": 64, "WN": 32, "WNITER": 2, "BK": 8},
+]
 
 
 def get_kernel(name: str) -> Kernel:
@@ -184,7 +211,7 @@ def prepare(A: ArrayLike, B: ArrayLike, kernel: Kernel) -> tuple[np.ndarray, np.
     return np.ascontiguousarray(A), np.ascontiguousarray(B), N
 
 
-def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling") -> np.ndarray:
+def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling", **tiles: int) -> np.ndarray:
     """``A @ B`` in float32 with one kernel of the ladder.
 
     Args:
@@ -192,6 +219,7 @@ def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling") -> np.ndarray
         B: a ``K x N`` array-like.
         kernel: a name in ``KERNELS``: ``naive``, ``coalesced``, ``smem``, ``blocktile1d``,
             ``blocktile2d``, ``vectorized`` or ``warptiling`` (the default, the fastest).
+        **tiles: another tiling for the kernel (e.g. ``BK=8``); by default its source's.
 
     Returns:
         The ``M x N`` float32 product.
@@ -201,9 +229,10 @@ def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling") -> np.ndarray
         GPUUnavailableError: if there is no pycuda, no NVIDIA driver or no CUDA device.
     """
     spec = get_kernel(kernel)
+    spec.constants(**tiles)  # bad tiles are refused before anything else
     A, B, n = prepare(A, B, spec)
     drv = driver()
     (M, K), N = A.shape, B.shape[1]
     C = np.empty((M, N), dtype=np.float32)
-    spec.launch(drv.In(A), drv.In(B), drv.Out(C), M, N, K)
+    spec.launch(drv.In(A), drv.In(B), drv.Out(C), M, N, K, **tiles)
     return C[:, :n].copy() if n != N else C

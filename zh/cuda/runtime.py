@@ -87,7 +87,7 @@ def driver():
 
 
 @functools.cache
-def function(filename: str, entry: str):
+def function(filename: str, entry: str, defines: tuple[str, ...] = ()):
     """Compile a kernel file with pycuda's ``SourceModule`` (for this device) and return one kernel.
 
     ``SourceModule`` wraps the source in ``extern "C" { ... }``, so the kernel keeps its C name
@@ -96,8 +96,9 @@ def function(filename: str, entry: str):
     Args:
         filename: the ``.cu`` file in ``zh/cuda/kernels/``.
         entry: the ``__global__`` function to fetch from it.
+        defines: extra ``nvcc`` options such as ``("-DBK=8",)`` (compiled and cached separately).
     """
     driver()
     from pycuda.compiler import SourceModule
 
-    return SourceModule(source(filename)).get_function(entry)
+    return SourceModule(source(filename), options=list(defines) or None).get_function(entry)

@@ -1,7 +1,9 @@
 // Rung 2, global-memory coalescing: the same arithmetic as rung 1, with the two thread
 // indices swapped. threadIdx.x now runs ALONG a row of C, so a warp reads 32 consecutive
 // floats of B, stores 32 consecutive floats of C, and all its threads read the same A[row, k].
+#ifndef BLOCK  // the launcher may compile another tiling, giving all of these with -D
 #define BLOCK 32
+#endif
 
 __global__ void matmul_coalesced(const float *A, const float *B, float *C, int M, int N, int K)
 {

@@ -2,7 +2,9 @@
 // one TILE at a time; each step, its threads copy one tile of A and one of B into shared
 // memory (one element each), then every thread reads TILE values of each from there.
 // Each element fetched from global memory is now used TILE times instead of once.
+#ifndef TILE  // the launcher may compile another tiling, giving all of these with -D
 #define TILE 32
+#endif
 
 __global__ void matmul_smem(const float *A, const float *B, float *C, int M, int N, int K)
 {

@@ -2,10 +2,12 @@
 // A block of THREADS threads computes a BM x BN tile of C, stepping through K by BK.
 // In the inner loop one value of B, kept in a register, is used TM times, so each thread
 // does TM multiply-adds per shared-memory read of B instead of one.
+#ifndef BM  // the launcher may compile another tiling, giving all of these with -D
 #define BM 64
 #define BN 64
 #define BK 8
 #define TM 8
+#endif
 #define THREADS (BM * BN / TM)
 
 __global__ void __launch_bounds__(THREADS)

@@ -1,11 +1,13 @@
 // Rung 5, 2-D blocktiling: each thread computes a TM x TN square of C. For every k it loads
 // TM values of A and TN values of B from shared memory into registers and does TM * TN
 // multiply-adds with them: an outer product, TM*TN / (TM+TN) multiply-adds per load.
+#ifndef BM  // the launcher may compile another tiling, giving all of these with -D
 #define BM 128
 #define BN 128
 #define BK 8
 #define TM 8
 #define TN 8
+#endif
 #define THREADS (BM * BN / (TM * TN))
 
 __global__ void __launch_bounds__(THREADS)

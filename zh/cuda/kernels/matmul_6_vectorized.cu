@@ -4,11 +4,13 @@
 // float4 accesses must be 16-byte aligned: the launcher guarantees K % 4 == 0 and
 // N % 4 == 0 (padding with zeros otherwise), so each group of 4 is entirely inside the
 // matrix or entirely outside it, and one bounds check per group suffices.
+#ifndef BM  // the launcher may compile another tiling, giving all of these with -D
 #define BM 128
 #define BN 128
 #define BK 8
 #define TM 8
 #define TN 8
+#endif
 #define THREADS (BM * BN / (TM * TN))
 
 __global__ void __launch_bounds__(THREADS)

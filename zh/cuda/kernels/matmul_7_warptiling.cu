@@ -4,6 +4,7 @@
 // TM x TN square. A warp's shared-memory reads then come from a small, fixed region
 // (fewer bank conflicts), and each thread's results stay in registers it owns.
 // Loads and stores are float4, with the same K % 4 == 0, N % 4 == 0 contract as rung 6.
+#ifndef BM  // the launcher may compile another tiling, giving all of these with -D
 #define BM 128
 #define BN 128
 #define BK 16
@@ -12,6 +13,7 @@
 #define WNITER 4
 #define TM 8
 #define TN 4
+#endif
 #define WARPSIZE 32
 #define THREADS (BM / WM * BN / WN * WARPSIZE)
 #define WMITER (WM * WN / (WARPSIZE * TM * TN * WNITER))
