@@ -1,0 +1,65 @@
+"""The launchers and the benchmark script end to end, with a fake pycuda (tests/fake_pycuda.py).
+
+With ``exact=True`` every launch runs the emulated kernel with the grid, block and compile-time
+constants the launcher chose, so these tests check the Python side of each GPU call: operand
+preparation, padding, grid and block shapes, the -D options of another tiling, copying back.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fake_pycuda
+from zh.cuda import KERNELS, matmul, runtime, vector_add
+from zh.cuda.emulate import SMALL_TILES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def exact(monkeypatch):
+    yield fake_pycuda.install(monkeypatch, exact=True)
+    runtime.driver.cache_clear()
+    runtime.function.cache_clear()
+
+
+def test_vector_add_launch(exact):
+    a, b = np.arange(1000, dtype=np.float32), np.full(1000, 0.5, np.float32)
+    np.testing.assert_array_equal(vector_add(a, b), a + b)
+    assert vector_add([], []).shape == (0,)
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_matmul_launch_with_small_tiles(exact, kernel):
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((9, 7)), rng.standard_normal((7, 13))  # K and N not multiples of 4
+    C = matmul(A, B, kernel, **SMALL_TILES[kernel])
+    assert C.shape == (9, 13) and C.dtype == np.float32
+    np.testing.assert_allclose(C, A @ B, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_launch_with_source_tiling(exact):
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((5, 6)), rng.standard_normal((6, 3))
+    np.testing.assert_allclose(matmul(A, B), A @ B, rtol=1e-5, atol=1e-5)
+
+
+def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path):
+    fake_pycuda.install(monkeypatch, exact=False)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import test_cuda_runtime
+
+    bench = test_cuda_runtime._bench_module()
+    path = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    data = json.loads(path.read_text())
+    assert data["gpu"]["name"] == "FakeGPU (NumPy)" and data["matmul"]["sizes"] == [128, 256]
+    assert set(data["matmul"]["gflops"]) == set(KERNELS) | {bench.TUNED}  # no cuBLAS on this machine
+    assert all(len(v) == 2 for v in data["matmul"]["gflops"].values())
+    assert len(data["matmul"]["tuning"]["candidates"]) == len(bench.TUNING_CANDIDATES)
+    assert len(data["vector_add"]["add_gbs"]) == 3
+    assert "FakeGPU" in path.with_suffix(".md").read_text()
+    runtime.driver.cache_clear()
+    runtime.function.cache_clear()
