@@ -122,7 +122,8 @@ class Cublas:
     def _open(self):
         candidates = [ctypes.util.find_library("cublas"), "libcublas.so", "libcublas.so.13", "libcublas.so.12"]
         candidates += sorted(glob.glob("/usr/local/cuda*/lib64/libcublas.so*"))
-        candidates += sorted(glob.glob(os.path.join(sys.prefix, "lib/python3*/site-packages/nvidia/cublas*/lib/libcublas.so*")))
+        for entry in sys.path + [sys.prefix]:  # the nvidia-cublas wheel that a CUDA PyTorch install brings
+            candidates += sorted(glob.glob(os.path.join(entry, "**/nvidia/cublas*/lib/libcublas.so*"), recursive=True))
         for path in filter(None, candidates):
             try:
                 lib = ctypes.CDLL(path)
@@ -141,6 +142,31 @@ class Cublas:
         # cuBLAS is column-major: row-major C = A @ B is column-major C^T = B^T @ A^T.
         self._check(self.lib.cublasSgemm_v2(self.handle, 0, 0, N, M, K, ctypes.byref(self.one), int(B), N, int(A), K,
                                             ctypes.byref(self.zero), int(C), N), "cublasSgemm")
+
+
+class TorchMatmul:
+    """The fallback peer: ``torch.matmul`` on CUDA with TF32 off (cuBLAS SGEMM), on pycuda's buffers."""
+
+    def __init__(self):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise RuntimeError("torch has no CUDA here")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        self.torch, self.views = torch, {}
+        self.name = f"torch {torch.__version__} matmul on CUDA (cuBLAS FP32, TF32 off)"
+
+    def _view(self, buf, shape):
+        # zero-copy: torch reads and writes the device memory pycuda allocated
+        iface = {"shape": shape, "typestr": "<f4", "data": (int(buf), False), "version": 2}
+        return self.torch.as_tensor(type("DeviceArray", (), {"__cuda_array_interface__": iface})(), device="cuda")
+
+    def matmul(self, A, B, C, M, N, K):
+        key = (int(A), int(B), int(C), M, N, K)
+        if key not in self.views:  # made once per buffer set, so that timings hold only the matmul
+            self.views = {key: (self._view(A, (M, K)), self._view(B, (K, N)), self._view(C, (M, N)))}
+        a, b, c = self.views[key]
+        self.torch.matmul(a, b, out=c)
 
 
 def bench_vector_add(drv, sizes, repeats, warmup) -> dict:
@@ -199,11 +225,14 @@ def tune(drv, s, repeats, warmup) -> dict:
 
 
 def bench_matmul(drv, sizes, repeats, warmup, budget_s) -> dict:
-    try:
-        peer = Cublas()
-        peer_name = peer.name
-    except (OSError, RuntimeError, AttributeError) as exc:
-        peer, peer_name = None, f"unavailable: {exc}"
+    peer, peer_name = None, "unavailable:"
+    for make in (Cublas, TorchMatmul):
+        try:
+            peer = make()
+            peer_name = peer.name
+            break
+        except (ImportError, OSError, RuntimeError, AttributeError) as exc:
+            peer_name += f" {make.__name__}: {exc};"
     warp = KERNELS["warptiling"]
     for k in KERNELS.values():  # compile first, so that no timing includes nvcc
         function(k.file, k.entry)
@@ -288,6 +317,8 @@ def main(argv=None) -> Path:
     info = gpu_info(drv)
     print(f"device: {info['name']}, CUDA {info['cuda_version']}, driver {info['driver_version']}", flush=True)
     results = {
+        # the checkout's commit, given by the caller where the GPU machine's copy has no .git
+        "source_commit": os.environ.get("ZH_COMMIT"),
         "gpu": info,
         "timing": {"repeats": repeats, "warmup": args.warmup, "statistic": "median", "clock": "CUDA events"},
         "vector_add": bench_vector_add(drv, VECTOR_SIZES[:3] if args.quick else VECTOR_SIZES, repeats, args.warmup),

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from zh.cuda.emulate import SMALL_TILES
-from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES
-from zh.cuda.runtime import KERNELS_DIR, source
+from zh.cuda.matmul import KERNELS, variants
+from zh.cuda import runtime
+from zh.cuda.runtime import KERNELS_DIR, compile_cubin, source
 
 NVCC = shutil.which("nvcc") or next((p for p in ["/usr/local/cuda/bin/nvcc"] if Path(p).exists()), None)
 ARCH = "sm_90"
@@ -24,20 +25,16 @@ STATIC_SMEM_LIMIT = 48 * 1024  # bytes of static __shared__ memory one block may
 REGISTER_FILE = 64 * 1024  # 32-bit registers per SM on sm_90
 # What gets compiled: (file, nvcc -D options, entry the launcher asks for, threads per block it
 # launches). Each kernel's own tiling, the small tilings the emulator runs, and the tuning candidates.
-JOBS = [("vector_add.cu", (), "vector_add", 256)]
-for _k in KERNELS.values():
-    for _tiles in [{}, SMALL_TILES[_k.name]] + (TUNING_CANDIDATES[1:] if _k.name == "warptiling" else []):
-        JOBS.append((_k.file, _k.defines(**_tiles), _k.entry, int(np.prod(_k.block(**_tiles)))))
+JOBS = [("vector_add.cu", (), "vector_add", 256)] + [
+    (k.file, k.defines(**tiles), k.entry, int(np.prod(k.block(**tiles))))
+    for k, tiles in variants() + [(k, SMALL_TILES[k.name]) for k in KERNELS.values()]
+]
 
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc (the CUDA toolkit) is not installed")
 
 
 def _compile(job, tmp: Path) -> subprocess.CompletedProcess:
-    filename, defines = job[:2]
-    wrapped = tmp / f"{JOBS.index(job)}_{filename}"
-    wrapped.write_text('extern "C" {\n%s\n}\n' % source(filename))  # as pycuda.compiler.compile does
-    cmd = [NVCC, "--cubin", f"-arch={ARCH}", "-Xptxas", "-v", *defines, "-o", str(wrapped.with_suffix(".cubin")), str(wrapped)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return compile_cubin(job[0], tmp, job[1], arch=ARCH, nvcc=NVCC)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +59,11 @@ def _report(output: str) -> dict[str, dict]:
             "spill_loads": int(spills[2]),
         }
     return out
+
+
+def test_wrapped_like_pycuda():
+    wrapped = runtime.wrapped_source("vector_add.cu")
+    assert wrapped.startswith('extern "C" {\n') and wrapped.endswith("\n}\n") and source("vector_add.cu") in wrapped
 
 
 def test_every_kernel_file_is_launched_by_someone():

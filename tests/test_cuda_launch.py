@@ -63,3 +63,9 @@ def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path):
     assert "FakeGPU" in path.with_suffix(".md").read_text()
     runtime.driver.cache_clear()
     runtime.function.cache_clear()
+
+
+def test_precompiled_kernels_must_exist(exact, monkeypatch, tmp_path):
+    monkeypatch.setenv("ZH_CUBIN_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="matmul_1_naive.cubin.*build_cubins.py"):
+        matmul(np.ones((2, 2)), np.ones((2, 2)), "naive")

@@ -171,6 +171,11 @@ TUNING_CANDIDATES: list[dict] = [
 ]
 
 
+def variants() -> list[tuple[Kernel, dict]]:
+    """Every (kernel, tiling) that ``matmul`` and ``scripts/bench_cuda.py`` launch by default."""
+    return [(k, {}) for k in KERNELS.values()] + [(KERNELS["warptiling"], t) for t in TUNING_CANDIDATES if t]
+
+
 def get_kernel(name: str) -> Kernel:
     """The ``Kernel`` called ``name``.
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
+import re
+import subprocess
 from pathlib import Path
 
 KERNELS_DIR = Path(__file__).parent / "kernels"
@@ -86,19 +89,50 @@ def driver():
     return drv
 
 
+def wrapped_source(filename: str) -> str:
+    """The source as pycuda's ``SourceModule`` hands it to nvcc: inside ``extern "C" { ... }``,
+    so that each kernel keeps its C name instead of a C++-mangled one."""
+    return 'extern "C" {\n%s\n}\n' % source(filename)
+
+
+def cubin_name(filename: str, defines: tuple[str, ...] = ()) -> str:
+    """The file name of a precompiled kernel: ``matmul_7_warptiling-DBK=8.cubin``."""
+    return Path(filename).stem + re.sub(r"[^\w=-]", "_", "".join(defines)) + ".cubin"
+
+
+def compile_cubin(filename: str, out_dir: Path, defines: tuple[str, ...] = (), arch: str = "sm_90",
+                  nvcc: str = "nvcc") -> subprocess.CompletedProcess:
+    """Compile a kernel file to ``out_dir/cubin_name(...)`` as pycuda would, with ptxas' report.
+
+    Returns the finished ``nvcc`` process: its ``returncode``, and in ``stdout``/``stderr`` the
+    ``-Xptxas -v`` lines giving each entry point's registers, shared memory and spills.
+    """
+    out_dir = Path(out_dir)
+    cubin = out_dir / cubin_name(filename, defines)
+    cu = cubin.with_suffix(".cu")
+    cu.write_text(wrapped_source(filename))
+    cmd = [nvcc, "--cubin", f"-arch={arch}", "-Xptxas", "-v", *defines, "-o", str(cubin), str(cu)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
 @functools.cache
 def function(filename: str, entry: str, defines: tuple[str, ...] = ()):
     """Compile a kernel file with pycuda's ``SourceModule`` (for this device) and return one kernel.
 
-    ``SourceModule`` wraps the source in ``extern "C" { ... }``, so the kernel keeps its C name
-    ``entry``; the tests compile every file the same way with ``nvcc`` and check those names.
+    If ``$ZH_CUBIN_DIR`` is set, the kernel is loaded from the cubin that
+    ``scripts/build_cubins.py`` compiled there instead (for a GPU machine without ``nvcc``).
 
     Args:
         filename: the ``.cu`` file in ``zh/cuda/kernels/``.
         entry: the ``__global__`` function to fetch from it.
         defines: extra ``nvcc`` options such as ``("-DBK=8",)`` (compiled and cached separately).
     """
-    driver()
+    drv = driver()
+    if os.environ.get("ZH_CUBIN_DIR"):
+        cubin = Path(os.environ["ZH_CUBIN_DIR"]) / cubin_name(filename, defines)
+        if not cubin.is_file():
+            raise FileNotFoundError(f"$ZH_CUBIN_DIR is set but has no {cubin.name}: run scripts/build_cubins.py")
+        return drv.module_from_file(str(cubin)).get_function(entry)
     from pycuda.compiler import SourceModule
 
     return SourceModule(source(filename), options=list(defines) or None).get_function(entry)
