@@ -109,13 +109,15 @@ class Cublas:
 
     def __init__(self):
         self.lib = self._open()
+        f32p = ctypes.POINTER(ctypes.c_float)  # alpha and beta: host scalars (the default pointer mode)
+        self.lib.cublasSgemm_v2.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                            ctypes.c_int, f32p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                            ctypes.c_int, f32p, ctypes.c_void_p, ctypes.c_int]
+        self.lib.cublasSetMathMode.argtypes = [ctypes.c_void_p, ctypes.c_int]
         self.handle = ctypes.c_void_p()
         self._check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         # CUBLAS_DEFAULT_MATH (0): SGEMM computes in FP32; TF32 tensor cores stay off.
         self._check(self.lib.cublasSetMathMode(self.handle, 0), "cublasSetMathMode")
-        self.lib.cublasSgemm_v2.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                            ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
-                                            ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         self.one, self.zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
         self.name = f"cuBLAS SGEMM ({self.path}, FP32, default math mode)"
 

@@ -5,8 +5,10 @@ constants the launcher chose, so these tests check the Python side of each GPU c
 preparation, padding, grid and block shapes, the -D options of another tiling, copying back.
 """
 
+import ctypes.util
 import json
-import sys
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +49,32 @@ def test_matmul_launch_with_source_tiling(exact):
     np.testing.assert_allclose(matmul(A, B), A @ B, rtol=1e-5, atol=1e-5)
 
 
-def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path):
+@pytest.fixture
+def fake_cublas(tmp_path, monkeypatch):
+    """tests/fake_cublas.c built as a shared library that ctypes.util.find_library("cublas") finds."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        pytest.skip("no C compiler to build the fake cuBLAS")
+    lib = tmp_path / "libfakecublas.so"
+    subprocess.run([gcc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(ROOT / "tests" / "fake_cublas.c")], check=True)
+    find = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: str(lib) if name == "cublas" else find(name))
+    return lib
+
+
+def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path, fake_cublas):
     fake_pycuda.install(monkeypatch, exact=False)
-    sys.path.insert(0, str(ROOT / "scripts"))
     import test_cuda_runtime
 
     bench = test_cuda_runtime._bench_module()
-    path = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    out = tmp_path / "out"
+    path = bench.main(["--quick", "--out-dir", str(out)])
     data = json.loads(path.read_text())
     assert data["gpu"]["name"] == "FakeGPU (NumPy)" and data["matmul"]["sizes"] == [128, 256]
-    assert set(data["matmul"]["gflops"]) == set(KERNELS) | {bench.TUNED}  # no cuBLAS on this machine
+    # every kernel's output was checked against the (fake) cuBLAS's, called as the script calls it
+    assert str(fake_cublas) in data["matmul"]["peer"]
+    assert set(data["matmul"]["gflops"]) == set(KERNELS) | {bench.TUNED, "cublas"}
+    assert max(e for errs in data["matmul"]["max_rel_error"].values() for e in errs) < 1e-5
     assert all(len(v) == 2 for v in data["matmul"]["gflops"].values())
     assert len(data["matmul"]["tuning"]["candidates"]) == len(bench.TUNING_CANDIDATES)
     assert len(data["vector_add"]["add_gbs"]) == 3
