@@ -144,3 +144,39 @@ def test_bad_tiling_is_refused():
         KERNELS["naive"].constants(TILE=8)
     with pytest.raises(ValueError, match="at most 1024"):
         KERNELS["smem"].constants(TILE=64)
+
+
+def _statements_of_cuda(filename: str) -> set[str]:
+    """Each ``name = expression`` of a kernel, declarations split (``const int r = .., c = ..``)."""
+    text = re.sub(r"//.*", "", source(filename)).replace("const int ", "").replace("\n", " ")
+    text = re.sub(r",\s*(\w+) = ", r"; \1 = ", text)
+    return {" ".join(s.split()) for s in re.split(r"[;{}]", text) if " = " in s}
+
+
+def _index_statements_of_mirror(fn) -> list[str]:
+    """The mirror's index arithmetic (assignments using thread/block indices, ``//`` or ``%``),
+    rewritten in C syntax: ``t.`` dropped, ``//`` as ``/``, tuple assignments split."""
+    out = []
+    for line in inspect.getsource(fn).splitlines():
+        m = re.fullmatch(r"\s*([\w, ]+) = (.+)", line)
+        if not m or not re.search(r"Idx|tid|lane|warp|//|%", m[2]) or "range" in m[2] or "[" in m[2]:
+            continue
+        names = [n.strip() for n in m[1].split(",")]
+        exprs = [e.strip() for e in m[2].split(", ")] if len(names) > 1 else [m[2]]
+        for name, expr in zip(names, exprs):
+            out.append(f"{name} = {expr.replace('t.', '').replace('//', '/')}")
+    return out
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_mirror_index_arithmetic_is_the_kernels(kernel):
+    """Every index computation of the mirror appears, character for character, in the .cu file."""
+    cuda = _statements_of_cuda(KERNELS[kernel].file)
+    mirror = _index_statements_of_mirror(emulate.MIRRORS[kernel])
+    if kernel in ("blocktile1d", "blocktile2d"):
+        mirror += _index_statements_of_mirror(emulate._load_tiles)
+    if kernel in ("vectorized", "warptiling"):
+        mirror += _index_statements_of_mirror(emulate._load_tiles4)
+    assert len(mirror) >= 2
+    missing = [s for s in mirror if s not in cuda]
+    assert not missing, f"{kernel}: the mirror computes {missing}, the kernel does not"
