@@ -22,10 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def exact(monkeypatch):
-    yield fake_pycuda.install(monkeypatch, exact=True)
+def fake(monkeypatch):
+    """Installs the fake pycuda (``fake(exact=...)``); forgets its compiled kernels afterwards."""
+    yield lambda exact: fake_pycuda.install(monkeypatch, exact=exact)
     runtime.driver.cache_clear()
     runtime.function.cache_clear()
+
+
+@pytest.fixture
+def exact(fake):
+    return fake(exact=True)
 
 
 def test_vector_add_launch(exact):
@@ -62,8 +68,8 @@ def fake_cublas(tmp_path, monkeypatch):
     return lib
 
 
-def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path, fake_cublas):
-    fake_pycuda.install(monkeypatch, exact=False)
+def test_benchmark_script_runs_end_to_end(fake, tmp_path, fake_cublas):
+    fake(exact=False)
     import test_cuda_runtime
 
     bench = test_cuda_runtime._bench_module()
@@ -79,8 +85,6 @@ def test_benchmark_script_runs_end_to_end(monkeypatch, tmp_path, fake_cublas):
     assert len(data["matmul"]["tuning"]["candidates"]) == len(bench.TUNING_CANDIDATES)
     assert len(data["vector_add"]["add_gbs"]) == 3
     assert "FakeGPU" in path.with_suffix(".md").read_text()
-    runtime.driver.cache_clear()
-    runtime.function.cache_clear()
 
 
 def test_precompiled_kernels_must_exist(exact, monkeypatch, tmp_path):
