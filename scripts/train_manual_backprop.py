@@ -41,7 +41,7 @@ def main(argv=None) -> dict:
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
         g = torch.Generator().manual_seed(2147483647)  # same init and same batches for both runs
-        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=64, generator=g)
+        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)  # exercise 4 of the series: 200 hidden
         t0 = time.time()
         train(params, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g, manual=manual)
         stats = calibrate(params, Xtr)
