@@ -52,9 +52,9 @@ def main(argv=None) -> dict:
         }
         print(name, rows[name], flush=True)
     table = (
-        f"| run ({steps:,} steps) | train | val | seconds |\n|---|---|---|---|\n"
-        + "".join(f"| {name} | {r['train']:.4f} | {r['val']:.4f} | {r['seconds']} |\n" for name, r in rows.items())
-        + f"| series (manual gradients) | {REFERENCE[0]} | {REFERENCE[1]} | |\n"
+        f"| run ({steps:,} steps) | train | val |\n|---|---|---|\n"
+        + "".join(f"| {name} | {r['train']:.6f} | {r['val']:.6f} |\n" for name, r in rows.items())
+        + f"| series (manual gradients) | {REFERENCE[0]} | {REFERENCE[1]} |\n"
     )
     results.write("train_manual_backprop", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir)
     return rows
