@@ -37,6 +37,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
     args = parser.parse_args(argv)
+    if args.quick and args.out_dir is None:  # never let a smoke run overwrite the committed full results
+        parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
     steps = 300 if args.quick else args.steps
     torch.set_num_threads(args.threads)
 
