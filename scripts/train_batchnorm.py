@@ -8,7 +8,6 @@ Page: docs/makemore/activations.md shows the table this writes (docs/results/tra
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
+from training_run import names_splits, parse_args  # noqa: E402
 
-from zh.data import CharVocab, build_dataset, load_names, split_words
 from zh.models.activations import mlp, split_loss, train
 
 #: The series' logged losses (makemore part 3 notebook) quoted by the issue, for comparison only.
@@ -31,20 +30,9 @@ RUNS = {
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200_000)
-    parser.add_argument("--quick", action="store_true", help="300 steps, for the tests")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = parser.parse_args(argv)
-    if args.quick and args.out_dir is None:  # never let a smoke run overwrite the committed full results
-        parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
-    steps = 300 if args.quick else args.steps
-    torch.set_num_threads(args.threads)
-
-    words = load_names()
-    vocab = CharVocab.from_words(words)
-    (Xtr, Ytr), (Xva, Yva), _ = (build_dataset(part, vocab, 3) for part in split_words(words))
+    args = parse_args(__doc__, argv)
+    steps = args.steps
+    vocab, (Xtr, Ytr), (Xva, Yva) = names_splits(block_size=3)
     rows = {}
     for name, config in RUNS.items():
         g = torch.Generator().manual_seed(2147483647)

@@ -8,7 +8,6 @@ Page: docs/makemore/backprop.md shows the table this writes (docs/results/train_
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
+from training_run import names_splits, parse_args  # noqa: E402
 
-from zh.data import CharVocab, build_dataset, load_names, split_words
 from zh.models.backprop import calibrate, init_params, split_loss, train
 
 #: The series' logged losses (makemore part 4 notebook, manual gradients), for comparison only.
@@ -26,20 +25,9 @@ REFERENCE = (2.0705, 2.1099)
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200_000)
-    parser.add_argument("--quick", action="store_true", help="300 steps, for the tests")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = parser.parse_args(argv)
-    if args.quick and args.out_dir is None:  # never let a smoke run overwrite the committed full results
-        parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
-    steps = 300 if args.quick else args.steps
-    torch.set_num_threads(args.threads)
-
-    words = load_names()
-    vocab = CharVocab.from_words(words)
-    (Xtr, Ytr), (Xva, Yva), _ = (build_dataset(part, vocab, 3) for part in split_words(words))
+    args = parse_args(__doc__, argv)
+    steps = args.steps
+    vocab, (Xtr, Ytr), (Xva, Yva) = names_splits(block_size=3)
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
         g = torch.Generator().manual_seed(2147483647)  # same init and same batches for both runs

@@ -10,8 +10,12 @@ derives: :func:`cross_entropy_backward` (``(softmax - onehot) / n``) and
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+
+from zh.models.activations import sgd
 
 PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 
@@ -165,51 +169,35 @@ def calibrate(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.T
 
 
 def train(
-    params: dict[str, torch.Tensor],
-    X: torch.Tensor,
-    Y: torch.Tensor,
-    steps: int,
-    batch_size: int = 32,
-    lr: float = 0.1,
-    decay_at: float = 0.5,
-    generator: torch.Generator | None = None,
-    manual: bool = True,
+    params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, steps: int, manual: bool = True, **kwargs: Any
 ) -> list[float]:
-    """Minibatch SGD, the learning rate divided by 10 after ``decay_at * steps``; returns the minibatch losses.
+    """Train with the series' loop (:func:`zh.models.activations.sgd`); returns the minibatch losses.
 
     Args:
-        params: Updated in place.
+        params: From :func:`init_params`, updated in place.
         X: Training contexts.
         Y: Training targets.
         steps: Number of updates.
-        batch_size: Examples per update.
-        lr: Initial learning rate.
-        decay_at: Fraction of ``steps`` after which the learning rate is ``lr / 10``.
-        generator: Draws the minibatches (the same generator state gives the same batches).
         manual: Use :func:`backward`; ``False`` uses torch autograd instead, for comparison.
+        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at``, ``generator``, as for ``sgd``.
     """
-    if steps < 1 or batch_size < 2:
-        raise ValueError(f"need steps >= 1 and batch_size >= 2, got steps={steps}, batch_size={batch_size}")
-    lossi = []
-    for i in range(steps):
-        ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
+    if kwargs.get("batch_size", 32) < 2:
+        raise ValueError(f"BatchNorm's unbiased variance needs batch_size >= 2, got {kwargs['batch_size']}")
+
+    def grads_of(Xb, Yb):
         if manual:
             with torch.no_grad():
-                loss, cache = forward(params, X[ix], Y[ix])
+                loss, cache = forward(params, Xb, Yb)
                 grads = backward(params, cache)
-        else:
-            for p in params.values():
-                p.requires_grad_(True)
-                p.grad = None
-            loss, _ = forward(params, X[ix], Y[ix])
-            loss.backward()
-            grads = {k: p.grad for k, p in params.items()}
-        step_lr = lr if i < decay_at * steps else lr / 10
-        with torch.no_grad():
-            for k, p in params.items():
-                p -= step_lr * grads[k]
-        lossi.append(loss.item())
-    return lossi
+            return loss, [grads[k] for k in params]
+        for p in params.values():
+            p.requires_grad_(True)
+            p.grad = None
+        loss, _ = forward(params, Xb, Yb)
+        loss.backward()
+        return loss, [p.grad for p in params.values()]
+
+    return sgd(list(params.values()), grads_of, X, Y, steps, **kwargs)
 
 
 @torch.no_grad()
