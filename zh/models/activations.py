@@ -1,0 +1,233 @@
+"""The MLP language model of makemore part 3, built from ``zh.nn`` layers, with its diagnostics.
+
+Page: [makemore / activations and BatchNorm](../makemore/activations.md).
+
+``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
+initialised either naively (every weight ``randn``, as the series starts) or with Kaiming's
+scale ``gain / sqrt(fan_in)``. ``train`` is the series' loop (minibatch SGD, step decay of the
+learning rate); the ``*_histograms`` and ``update_ratio_plot`` functions draw the figures that
+show whether a network is healthy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
+
+#: Kaiming's gain for tanh: the factor that undoes tanh's squashing of unit-variance inputs.
+TANH_GAIN = 5 / 3
+
+
+def mlp(
+    vocab_size: int,
+    block_size: int = 3,
+    n_embd: int = 10,
+    n_hidden: int = 200,
+    n_layers: int = 1,
+    batchnorm: bool = True,
+    init: str = "kaiming",
+    gain: float = TANH_GAIN,
+    generator: torch.Generator | None = None,
+) -> Sequential:
+    """An MLP that reads ``block_size`` characters and outputs logits for the next one.
+
+    Args:
+        vocab_size: Number of characters (27 for names).
+        block_size: Context length.
+        n_embd: Size of each character's embedding.
+        n_hidden: Width of each hidden layer.
+        n_layers: Number of hidden Linear -> [BatchNorm1d] -> Tanh blocks.
+        batchnorm: Put a BatchNorm1d after each hidden Linear (which then has no bias).
+        init: ``"kaiming"``: hidden weights ``gain * randn / sqrt(fan_in)``, output weights
+            scaled by 0.1 and zero biases, so the first loss is close to ``log(vocab_size)``.
+            ``"naive"``: every weight and bias plain ``randn`` (the series' first attempt).
+        gain: The Kaiming gain of the hidden layers (ignored by ``"naive"``).
+        generator: The ``torch.Generator`` for all initial values.
+
+    Returns:
+        The model, with ``requires_grad`` set on every parameter.
+    """
+    if init not in ("kaiming", "naive"):
+        raise ValueError(f"init must be 'kaiming' or 'naive', got {init!r}")
+    if n_layers < 1:
+        raise ValueError(f"an MLP needs at least 1 hidden layer, got n_layers={n_layers}")
+    layers = [Embedding(vocab_size, n_embd, generator=generator), Flatten()]
+    fan_in = block_size * n_embd
+    for _ in range(n_layers):
+        layers.append(Linear(fan_in, n_hidden, bias=not batchnorm, generator=generator))
+        if batchnorm:
+            layers.append(BatchNorm1d(n_hidden))
+        layers.append(Tanh())
+        fan_in = n_hidden
+    layers.append(Linear(fan_in, vocab_size, generator=generator))
+    with torch.no_grad():
+        for layer in layers:
+            if not isinstance(layer, Linear):
+                continue
+            if init == "naive":  # undo Linear's 1/sqrt(fan_in): plain randn weights and biases
+                layer.weight *= layer.in_features**0.5
+                if layer.bias is not None:
+                    layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator))
+            elif layer is layers[-1]:
+                layer.weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
+            else:
+                layer.weight *= gain
+    model = Sequential(layers)
+    for p in model.parameters():
+        p.requires_grad = True
+    return model
+
+
+def sgd(
+    params: list[torch.Tensor],
+    grads_of: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]],
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    decay_at: float = 0.5,
+    generator: torch.Generator | None = None,
+    on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
+) -> list[float]:
+    """The series' training loop: minibatch SGD, the learning rate divided by 10 after ``decay_at * steps``.
+
+    Args:
+        params: The tensors to update in place.
+        grads_of: ``grads_of(Xb, Yb) -> (loss, grads)``, one gradient per parameter, in order.
+        X: Inputs, first dimension the examples.
+        Y: Targets.
+        steps: Number of updates.
+        batch_size: Examples per update.
+        lr: Initial learning rate.
+        decay_at: Fraction of ``steps`` after which the learning rate is ``lr / 10``.
+        generator: Draws the minibatches (the same generator state gives the same batches).
+        on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
+
+    Returns:
+        The minibatch loss of every step.
+    """
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive, got steps={steps}, batch_size={batch_size}")
+    lossi = []
+    for i in range(steps):
+        ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
+        loss, grads = grads_of(X[ix], Y[ix])
+        step_lr = lr if i < decay_at * steps else lr / 10
+        with torch.no_grad():
+            for p, grad in zip(params, grads):
+                p -= step_lr * grad
+            if on_step is not None:
+                on_step(step_lr, params, grads)
+        lossi.append(loss.item())
+    return lossi
+
+
+def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any) -> dict:
+    """Train ``model`` on the cross-entropy with :func:`sgd`, gradients from autograd.
+
+    Args:
+        model: The network (trained in place).
+        X: Contexts, shape ``(N, block_size)``.
+        Y: Next characters, shape ``(N,)``.
+        steps: Number of updates.
+        diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
+            record the update-to-data ratios (for :func:`update_ratio_plot`).
+        **kwargs: ``batch_size``, ``lr``, ``decay_at``, ``generator``, as for :func:`sgd`.
+
+    Returns:
+        ``{"loss": [minibatch loss per step], "ud": [[log10(update std / data std) per parameter] per step]}``
+        (``ud`` is empty unless ``diagnostics``).
+    """
+    params = model.parameters()
+    ud = []
+
+    def grads_of(Xb, Yb):
+        loss = F.cross_entropy(model(Xb), Yb)
+        if diagnostics:
+            for layer in model.layers:
+                layer.out.retain_grad()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        return loss, [p.grad for p in params]
+
+    def record(step_lr, params, grads):
+        ud.append([math.log10((step_lr * g).std() / p.std()) for p, g in zip(params, grads)])
+
+    model.train()
+    lossi = sgd(params, grads_of, X, Y, steps, on_step=record if diagnostics else None, **kwargs)
+    return {"loss": lossi, "ud": ud}
+
+
+@torch.no_grad()
+def split_loss(model: Sequential, X: torch.Tensor, Y: torch.Tensor) -> float:
+    """Mean cross-entropy of ``model`` on a whole split, in eval mode (BatchNorm uses its running statistics)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return F.cross_entropy(model(X), Y).item()
+    finally:
+        model.train(was_training)
+
+
+def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:
+    """For each Tanh layer (after a forward pass): mean, std and the fraction of outputs with ``|t| > saturation``."""
+    return [
+        {
+            "layer": i,
+            "mean": layer.out.mean().item(),
+            "std": layer.out.std().item(),
+            "saturated": (layer.out.abs() > saturation).float().mean().item(),
+        }
+        for i, layer in enumerate(model.layers)
+        if isinstance(layer, Tanh)
+    ]
+
+
+def _histograms(model: Sequential, values, title: str, ax=None):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(9, 3.2)).gca()
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, Tanh):
+            t = values(layer).detach()
+            hy, hx = torch.histogram(t.float().flatten(), bins=60, density=True)
+            ax.plot(hx[:-1], hy, label=f"layer {i} ({layer!r}): mean {t.mean():+.2f}, std {t.std():.2e}")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    return ax
+
+
+def activation_histograms(model: Sequential, ax=None):
+    """Histograms of each Tanh layer's last output: saturated layers pile up at -1 and +1."""
+    return _histograms(model, lambda layer: layer.out, "activation distribution (tanh outputs)", ax)
+
+
+def gradient_histograms(model: Sequential, ax=None):
+    """Histograms of the loss gradient at each Tanh layer's output (needs ``train(..., diagnostics=True)``)."""
+    return _histograms(model, lambda layer: layer.out.grad, "gradient distribution (at tanh outputs)", ax)
+
+
+def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
+    """log10(update std / data std) over training for each weight matrix; ~-3 is the healthy level."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(9, 3.2)).gca()
+    for j, p in enumerate(model.parameters()):
+        if p.ndim == 2:
+            ax.plot([row[j] for row in ud], label=f"parameter {j} {tuple(p.shape)}", lw=0.8)
+    ax.axhline(-3, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("log10(update / data)")
+    ax.legend(fontsize=7)
+    ax.set_title("update-to-data ratio")
+    return ax

@@ -1,0 +1,257 @@
+"""PyTorch-shaped layers written out by hand on torch tensors, as in makemore parts 3 and 5.
+
+Page: [makemore / activations and BatchNorm](../makemore/activations.md) derives them and
+[makemore / manual backprop](../makemore/backprop.md) differentiates ``BatchNorm1d`` by hand.
+
+Each layer is a callable with ``parameters()``; ``out`` keeps the last output so that the
+diagnostic plots can look inside a trained network. Two deliberate differences from ``torch.nn``:
+
+- ``Linear.weight`` has shape ``(in_features, out_features)`` and the layer computes
+  ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
+- ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
+  dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class Module:
+    """What every layer shares: a training flag and a list of its parameters."""
+
+    training = True
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The tensors an optimiser updates (none by default)."""
+        return []
+
+    def train(self, mode: bool = True) -> "Module":
+        """Switch training mode on (or off with ``mode=False``); returns ``self``."""
+        self.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        """Switch to evaluation mode (BatchNorm then uses its running statistics)."""
+        return self.train(False)
+
+
+def _check_last_dim(layer: str, x: torch.Tensor, size: int, name: str) -> None:
+    if x.ndim < 2 or x.shape[-1] != size:
+        raise ValueError(
+            f"{layer} expects input of shape (N, ..., {size}) with {name}={size}, got shape {tuple(x.shape)}"
+        )
+
+
+class Linear(Module):
+    """``y = x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``.
+
+    The weight starts as ``randn / sqrt(in_features)``: unit-variance inputs give unit-variance
+    outputs. Callers scale it further (for example by the tanh gain 5/3, see the page).
+
+    Args:
+        in_features: Size of the last dimension of the input.
+        out_features: Size of the last dimension of the output.
+        bias: Whether to add a (zero-initialised) bias; pointless right before a BatchNorm.
+        generator: The ``torch.Generator`` that draws the initial weight.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None):
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = torch.randn((in_features, out_features), generator=generator) / in_features**0.5
+        self.bias = torch.zeros(out_features) if bias else None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_last_dim("Linear", x, self.in_features, "in_features")
+        self.out = x @ self.weight
+        if self.bias is not None:
+            self.out = self.out + self.bias
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        """``[weight]`` or ``[weight, bias]``."""
+        return [self.weight] + ([] if self.bias is None else [self.bias])
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
+
+
+class BatchNorm1d(Module):
+    """Normalise each channel (last dimension) over the batch, then scale by ``gamma`` and shift by ``beta``.
+
+    In training mode the statistics come from the batch and update the running buffers
+    ``running = (1 - momentum) * running + momentum * batch``; in eval mode the running buffers
+    are used, so one example's output no longer depends on the rest of its batch.
+
+    Which variance? With the default ``unbiased=False`` this layer matches
+    ``torch.nn.BatchNorm1d`` exactly: the batch is normalised with the biased variance
+    (divide by ``m``) while ``running_var`` tracks the unbiased one (divide by ``m - 1``).
+    ``unbiased=True`` normalises with the unbiased variance too, as the series' hand-written
+    code does (``x.var(0)``); the manual-backprop page derives that version.
+
+    Args:
+        dim: Number of channels ``C``.
+        eps: Added to the variance before the square root, so a constant channel gives 0, not NaN.
+        momentum: Weight of the current batch in the running statistics.
+        unbiased: Normalise with the unbiased batch variance (the series) instead of the biased one (torch).
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, unbiased: bool = False):
+        self.dim, self.eps, self.momentum, self.unbiased = dim, eps, momentum, unbiased
+        self.gamma = torch.ones(dim)
+        self.beta = torch.zeros(dim)
+        self.running_mean = torch.zeros(dim)
+        self.running_var = torch.ones(dim)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim not in (2, 3) or x.shape[-1] != self.dim:
+            raise ValueError(
+                f"BatchNorm1d expects input of shape (N, {self.dim}) or (N, L, {self.dim}) with the channels last, "
+                f"got shape {tuple(x.shape)}"
+            )
+        if self.training:
+            dims = tuple(range(x.ndim - 1))  # every dimension but the channels
+            m = x.numel() // self.dim
+            if m < 2:
+                raise ValueError(
+                    f"BatchNorm1d in training mode needs more than 1 value per channel to estimate a variance, "
+                    f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
+                )
+            mean = x.mean(dims)
+            var = x.var(dims, correction=1 if self.unbiased else 0)
+            with torch.no_grad():  # the buffers are statistics, not part of the graph
+                unbiased_var = var if self.unbiased else var * m / (m - 1)
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
+        else:
+            mean, var = self.running_mean, self.running_var
+        xhat = (x - mean) / torch.sqrt(var + self.eps)
+        self.out = self.gamma * xhat + self.beta
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        """``[gamma, beta]`` (the running statistics are buffers, not parameters)."""
+        return [self.gamma, self.beta]
+
+    def __repr__(self) -> str:
+        return f"BatchNorm1d({self.dim}, eps={self.eps}, momentum={self.momentum}, unbiased={self.unbiased})"
+
+
+class Tanh(Module):
+    """The elementwise ``tanh`` squashing, ``(-1, 1)``; its local gradient is ``1 - tanh(x)**2``."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.out = torch.tanh(x)
+        return self.out
+
+    def __repr__(self) -> str:
+        return "Tanh()"
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of ``weight`` (shape ``(num_embeddings, embedding_dim)``) for each index ``i``.
+
+    Args:
+        num_embeddings: How many distinct indices (the vocabulary size).
+        embedding_dim: Length of each vector.
+        generator: The ``torch.Generator`` that draws the initial ``randn`` table.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, generator: torch.Generator | None = None):
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = torch.randn((num_embeddings, embedding_dim), generator=generator)
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        if idx.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"Embedding expects integer indices, got a tensor of dtype {idx.dtype}")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.num_embeddings):
+            bad = idx[(idx < 0) | (idx >= self.num_embeddings)][0].item()
+            raise IndexError(f"Embedding index {bad} is out of range: the table has rows 0..{self.num_embeddings - 1}")
+        self.out = self.weight[idx]
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        """``[weight]``."""
+        return [self.weight]
+
+    def __repr__(self) -> str:
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
+
+
+class Flatten(Module):
+    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``: concatenate the embeddings of a context."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.out = x.reshape(x.shape[0], -1)
+        return self.out
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+class FlattenConsecutive(Module):
+    """``(B, T, C) -> (B, T // n, C * n)``: concatenate each run of ``n`` consecutive positions.
+
+    The WaveNet page stacks these to fuse a context pairwise. A time dimension of 1 is
+    squeezed away, giving ``(B, C * n)``.
+
+    Args:
+        n: How many consecutive positions to concatenate; must divide ``T``.
+    """
+
+    def __init__(self, n: int):
+        if n < 1:
+            raise ValueError(f"FlattenConsecutive needs n >= 1, got {n}")
+        self.n = n
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[1] % self.n:
+            raise ValueError(
+                f"FlattenConsecutive({self.n}) expects input of shape (B, T, C) with T divisible by {self.n}, "
+                f"got shape {tuple(x.shape)}"
+            )
+        B, T, C = x.shape
+        x = x.reshape(B, T // self.n, C * self.n)
+        self.out = x.squeeze(1) if x.shape[1] == 1 else x
+        return self.out
+
+    def __repr__(self) -> str:
+        return f"FlattenConsecutive({self.n})"
+
+
+class Sequential(Module):
+    """Apply ``layers`` in order; its parameters are theirs, and ``train()``/``eval()`` reach all of them.
+
+    Args:
+        layers: The layers, first applied first.
+    """
+
+    def __init__(self, layers: list[Module]):
+        self.layers = list(layers)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        self.out = x
+        return self.out
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The parameters of every layer, in order."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def train(self, mode: bool = True) -> "Sequential":
+        """Set training mode on this container and on every layer in it."""
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  {layer!r}," for layer in self.layers)
+        return f"Sequential([{inner}\n])"
