@@ -44,9 +44,11 @@ class Value:
     __slots__ = ("data", "grad", "label", "_prev", "_op", "_local")
 
     def __init__(self, data, _children: tuple = (), _op: str = "", _local: tuple = (), label: str = ""):
-        if not isinstance(data, Real):
-            raise TypeError(f"Value(data) needs an int or float, got {type(data).__name__} {data!r}")
-        self.data = float(data)
+        if type(data) is not float:  # the ops always pass floats: check only what users pass
+            if not isinstance(data, Real):
+                raise TypeError(f"Value(data) needs an int or float, got {type(data).__name__} {data!r}")
+            data = float(data)
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._prev = _children  # the Values this one was computed from
@@ -81,8 +83,9 @@ class Value:
 
     def relu(self):
         """max(0, x); its derivative is 1 where x > 0, else 0."""
-        out = max(0.0, self.data)
-        return Value(out, (self,), "ReLU", (float(out > 0),))
+        if self.data > 0:
+            return Value(self.data, (self,), "ReLU", (1.0,))
+        return Value(0.0, (self,), "ReLU", (0.0,))
 
     def tanh(self):
         """The hyperbolic tangent; d tanh(x)/dx = 1 - tanh(x)**2."""
@@ -134,8 +137,9 @@ class Value:
 
     def _backward(self):
         """The chain rule at this node: pass ``self.grad`` to each child, times the local derivative."""
+        grad = self.grad
         for child, local in zip(self._prev, self._local):
-            child.grad += local * self.grad
+            child.grad += local * grad
 
     def backward(self):
         """Set ``v.grad`` to d(self)/d(v) for every Value ``v`` this one depends on.
@@ -169,16 +173,19 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
     """
     if len(w) != len(x):
         raise ValueError(f"dot: {len(w)} weights but {len(x)} inputs; they must match")
-    xs = [xi.data if isinstance(xi, Value) else xi for xi in x]
+    wd = [wi.data for wi in w]
+    xv = [xi for xi in x if isinstance(xi, Value)]  # the inputs that get gradients
+    if len(xv) == len(x):  # e.g. a hidden layer: every input is a Value
+        xd = [xi.data for xi in x]
+        children, local = (*w, b, *x), (*xd, 1.0, *wd)
+    else:  # plain numbers among the inputs are constants: not children, no gradient
+        xd = [xi.data if isinstance(xi, Value) else xi for xi in x]
+        wv = [wi for wi, xi in zip(wd, x) if isinstance(xi, Value)]
+        children, local = (*w, b, *xv), (*xd, 1.0, *wv)
     out = b.data
-    for wi, xi in zip(w, xs):
-        out += wi.data * xi
-    children, local = [*w, b], [*xs, 1.0]
-    for wi, xi in zip(w, x):
-        if isinstance(xi, Value):
-            children.append(xi)
-            local.append(wi.data)
-    return Value(out, tuple(children), "dot", tuple(local))
+    for wi, xi in zip(wd, xd):
+        out += wi * xi
+    return Value(out, children, "dot", local)
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -186,14 +193,16 @@ def topological_order(root: Value) -> list[Value]:
 
     Iterative depth-first search (a recursive one overflows Python's stack on deep graphs).
     """
-    topo, visited = [], set()
-    stack = [(root, False)]
+    topo, visited = [], {root}
+    stack = [(root, iter(root._prev))]  # the path from root, each node with its unseen children
     while stack:
-        v, children_done = stack.pop()
-        if children_done:
+        v, children = stack[-1]
+        for child in children:
+            if child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child._prev)))
+                break  # go deeper first; v's remaining children wait in its iterator
+        else:
+            stack.pop()
             topo.append(v)  # all of v's children are already in topo
-        elif v not in visited:
-            visited.add(v)
-            stack.append((v, True))
-            stack.extend((c, False) for c in v._prev if c not in visited)
     return topo
