@@ -57,6 +57,7 @@ class Value:
 
     # ---- the ops: output data, children, and the local derivative w.r.t. each child ----
 
+    # --8<-- [start:ops]
     def __add__(self, other):
         other = _as_value(other, "+")
         # d(a+b)/da = 1, d(a+b)/db = 1
@@ -78,8 +79,9 @@ class Value:
             raise ValueError(f"{x} ** {k}: a negative number to a fractional power is not a real number")
         if x == 0 and k < 0:
             raise ZeroDivisionError(f"{x} ** {k}: zero to a negative power (division by zero)")
-        # d(x**k)/dx = k * x**(k-1)
-        return Value(x**k, (self,), f"**{k}", (k * x ** (k - 1),))
+        # d(x**k)/dx = k * x**(k-1), which at x = 0 is 0 for k = 0 and infinite for 0 < k < 1
+        local = k * x ** (k - 1) if x != 0 or k >= 1 else (0.0 if k == 0 else math.inf)
+        return Value(x**k, (self,), f"**{k}", (local,))
 
     def relu(self):
         """max(0, x); its derivative is 1 where x > 0, else 0."""
@@ -109,6 +111,7 @@ class Value:
         # two forms of the same function, so that e**(-x) never overflows
         s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
         return Value(s, (self,), "sigmoid", (s * (1 - s),))
+    # --8<-- [end:ops]
 
     # ---- everything else is built from the ops above, as in micrograd ----
 
@@ -135,9 +138,12 @@ class Value:
 
     # ---- backpropagation ----
 
+    # --8<-- [start:backward]
     def _backward(self):
         """The chain rule at this node: pass ``self.grad`` to each child, times the local derivative."""
         grad = self.grad
+        if grad == 0.0:  # e.g. behind a ReLU that was off: nothing to pass on (and often the case)
+            return
         for child, local in zip(self._prev, self._local):
             child.grad += local * grad
 
@@ -157,11 +163,13 @@ class Value:
         self.grad += 1.0  # d(self)/d(self)
         for v in reversed(topo):
             v._backward()
+    # --8<-- [end:backward]
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
 
 
+# --8<-- [start:dot]
 def dot(w: list[Value], x: list, b: Value) -> Value:
     """One node for ``b + w[0]*x[0] + w[1]*x[1] + ...``: a neuron's weighted sum.
 
@@ -186,8 +194,10 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
     for wi, xi in zip(wd, xd):
         out += wi * xi
     return Value(out, children, "dot", local)
+# --8<-- [end:dot]
 
 
+# --8<-- [start:topo]
 def topological_order(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, each listed after all the Values it was computed from.
 
@@ -206,3 +216,4 @@ def topological_order(root: Value) -> list[Value]:
             stack.pop()
             topo.append(v)  # all of v's children are already in topo
     return topo
+# --8<-- [end:topo]
