@@ -178,18 +178,25 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
     that need no gradient); they are not made into Values.
 
     The local derivatives: d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
+
+    Raises:
+        ValueError: ``w`` and ``x`` have different lengths.
     """
     if len(w) != len(x):
         raise ValueError(f"dot: {len(w)} weights but {len(x)} inputs; they must match")
     wd = [wi.data for wi in w]
-    xv = [xi for xi in x if isinstance(xi, Value)]  # the inputs that get gradients
-    if len(xv) == len(x):  # e.g. a hidden layer: every input is a Value
-        xd = [xi.data for xi in x]
+    vd = [xi.data for xi in x if isinstance(xi, Value)]  # the inputs that get gradients
+    if len(vd) == len(x):  # Values only, e.g. a hidden layer's inputs
+        xd = vd
         children, local = (*w, b, *x), (*xd, 1.0, *wd)
-    else:  # plain numbers among the inputs are constants: not children, no gradient
+    elif not vd:  # numbers only, e.g. the network's inputs: constants, not children
+        xd = x
+        children, local = (*w, b), (*x, 1.0)
+    else:  # a mix: the numbers are constants, the Values are children
         xd = [xi.data if isinstance(xi, Value) else xi for xi in x]
-        wv = [wi for wi, xi in zip(wd, x) if isinstance(xi, Value)]
-        children, local = (*w, b, *xv), (*xd, 1.0, *wv)
+        pairs = [(xi, wi) for xi, wi in zip(x, wd) if isinstance(xi, Value)]
+        children = (*w, b, *[xi for xi, _ in pairs])
+        local = (*xd, 1.0, *[wi for _, wi in pairs])
     out = b.data
     for wi, xi in zip(wd, xd):
         out += wi * xi
