@@ -106,7 +106,7 @@ def main(argv=None, out_dir=None) -> dict:
     print(f"{chain:,}-node chain, forward + backward: zh {zh_chain:.2f} s; micrograd: {micrograd_error or 'ran'}")
 
     data = {
-        "workload": f"MLP(2, [16, 16, 1]) full-batch step on {n_points} moons points, SVM loss + 1e-4 L2, fastest of {steps} steps",
+        "workload": f"MLP(2, [16, 16, 1]) full-batch step on {n_points} moons points, SVM loss + 1e-4 L2, fastest of {steps} steps, CPU time",
         "step_seconds": rows,
         "speedup": {label: s["micrograd"] / s["zh"] for label, s in rows.items()},
         "losses": history,

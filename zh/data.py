@@ -199,7 +199,7 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
     return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | None = None):
+def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | None = None) -> "tuple[numpy.ndarray, numpy.ndarray]":
     """Two interleaving half circles in the plane: the toy classification set of micrograd's demo.
 
     Class 0 lies on the upper half of the unit circle, class 1 on a lower half circle shifted to

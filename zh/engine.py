@@ -43,7 +43,7 @@ class Value:
     # no per-instance __dict__: smaller, faster nodes (a training step builds thousands)
     __slots__ = ("data", "grad", "label", "_prev", "_op", "_local")
 
-    def __init__(self, data, _children: tuple = (), _op: str = "", _local: tuple = (), label: str = ""):
+    def __init__(self, data: float, _children: tuple = (), _op: str = "", _local: tuple = (), label: str = ""):
         if type(data) is not float:  # the ops always pass floats: check only what users pass
             if not isinstance(data, Real):
                 raise TypeError(f"Value(data) needs an int or float, got {type(data).__name__} {data!r}")

@@ -41,7 +41,9 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
     for v in topological_order(root):
         uid = str(id(v))
         title = f"{_escape(v.label)} | " if v.label else ""
-        dot.node(uid, f"{{ {title}data {v.data:.4f} | grad {v.grad:.4f} }}", shape="record")
+        fields = f"{title}data {v.data:.4f} | grad {v.grad:.4f}"
+        # stack the fields across the arrows' direction: narrow boxes, a compact drawing
+        dot.node(uid, fields if rankdir in ("LR", "RL") else f"{{ {fields} }}", shape="record")
         if v._op:
             # the op gets its own small node between the inputs and the result
             dot.node(uid + v._op, v._op, shape="circle" if len(v._op) <= 2 else "ellipse")

@@ -9,6 +9,7 @@ be swapped between the two; a neuron's weighted sum is one :func:`zh.engine.dot`
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from zh.engine import Value, dot
 
@@ -105,7 +106,7 @@ class MLP(Module):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
 
-def svm_loss(model, X, y, alpha: float = 1e-4):
+def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alpha: float = 1e-4) -> tuple[Value, float]:
     """Max-margin (hinge) loss of ``model`` on the whole batch, plus L2 regularization.
 
     ``mean_i relu(1 - y_i * score_i) + alpha * sum_p p**2``, as in micrograd's demo. Only
@@ -132,7 +133,8 @@ def svm_loss(model, X, y, alpha: float = 1e-4):
     return data_loss + reg_loss, accuracy
 
 
-def train(model, X, y, steps: int = 100, alpha: float = 1e-4) -> list[tuple[float, float]]:
+# --8<-- [start:train]
+def train(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4) -> list[tuple[float, float]]:
     """Full-batch gradient descent on :func:`svm_loss`, the learning rate decaying from 1.0 to 0.1.
 
     Returns:
@@ -148,3 +150,4 @@ def train(model, X, y, steps: int = 100, alpha: float = 1e-4) -> list[tuple[floa
             p.data -= learning_rate * p.grad
         history.append((loss.data, accuracy))
     return history
+# --8<-- [end:train]
