@@ -146,9 +146,28 @@ def test_unsupported_exponents_say_what_is_supported():
         1 / Value(0.0)
 
 
-def test_dot_rejects_mismatched_lengths():
+def test_dot_rejects_mismatched_lengths_and_non_numbers():
     with pytest.raises(ValueError, match="2 weights but 3 inputs"):
         dot([Value(1), Value(2)], [1, 2, 3], Value(0))
+    with pytest.raises(TypeError, match="Values or numbers, got str 'a'"):
+        dot([Value(1), Value(2)], [Value(1), "a"], Value(0))
+
+
+def test_overflow_and_infinite_exponent_are_explained():
+    with pytest.raises(OverflowError, match="exp\\(710.0\\) is larger than the largest float"):
+        Value(710.0).exp()
+    assert Value(709.0).exp().data == math.exp(709.0)
+    with pytest.raises(ValueError, match="finite"):
+        Value(2.0) ** math.inf
+
+
+def test_power_at_zero_matches_torch():
+    for k in [0, 0.5, 1, 2, 2.5]:
+        v = Value(0.0)
+        (v**k).backward()
+        t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        (t**k).backward()
+        assert v.grad == t.grad.item(), k
 
 
 def test_dot_adds_in_micrograd_order():

@@ -75,6 +75,8 @@ class Value:
                 f"(for a Value exponent y, write (y * x.log()).exp())"
             )
         x = self.data
+        if not math.isfinite(k):
+            raise ValueError(f"Value ** {k}: the exponent must be a finite number")
         if x < 0 and k != int(k):
             raise ValueError(f"{x} ** {k}: a negative number to a fractional power is not a real number")
         if x == 0 and k < 0:
@@ -96,7 +98,10 @@ class Value:
 
     def exp(self):
         """e**x; d e**x/dx = e**x."""
-        e = math.exp(self.data)
+        try:
+            e = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"exp({self.data}) is larger than the largest float (about 1.8e308)") from None
         return Value(e, (self,), "exp", (e,))
 
     def log(self):
@@ -181,6 +186,7 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
 
     Raises:
         ValueError: ``w`` and ``x`` have different lengths.
+        TypeError: an input is neither a Value nor a number.
     """
     if len(w) != len(x):
         raise ValueError(f"dot: {len(w)} weights but {len(x)} inputs; they must match")
@@ -198,8 +204,14 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
         children = (*w, b, *[xi for xi, _ in pairs])
         local = (*xd, 1.0, *[wi for _, wi in pairs])
     out = b.data
-    for wi, xi in zip(wd, xd):
-        out += wi * xi
+    try:
+        for wi, xi in zip(wd, xd):
+            out += wi * xi
+    except TypeError:  # look for the culprit only now: checking every input first costs more than the sum
+        bad = [xi for xi in x if not isinstance(xi, (Value, Real))]
+        if not bad:
+            raise
+        raise TypeError(f"dot: the inputs must be Values or numbers, got {type(bad[0]).__name__} {bad[0]!r}") from None
     return Value(out, children, "dot", local)
 # --8<-- [end:dot]
 
