@@ -19,6 +19,7 @@
 # above) and run it with `zh` installed (`make test` creates `.venv` with everything).
 
 # %%
+# %matplotlib inline
 import random
 
 import matplotlib.pyplot as plt
