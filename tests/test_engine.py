@@ -215,3 +215,12 @@ def test_second_backward_accumulates_in_leaves_like_torch():
 def test_repr_and_label():
     v = Value(3, label="x")
     assert repr(v) == "Value(data=3.0, grad=0.0)" and v.label == "x"
+
+
+def test_docstring_examples():
+    import doctest
+
+    import zh.engine
+
+    result = doctest.testmod(zh.engine)
+    assert result.attempted > 0 and result.failed == 0

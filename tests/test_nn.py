@@ -92,3 +92,12 @@ def test_make_moons_shape_balance_noise_and_seed():
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a[0], make_moons(50, noise=0.2, random_state=8)[0])
     with pytest.raises(ValueError, match="negative"):
         make_moons(10, noise=-1)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import zh.nn.micrograd
+
+    result = doctest.testmod(zh.nn.micrograd)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,10 +1,10 @@
 """A scalar-valued autograd engine: micrograd, with every op's local derivative next to it.
 
 Pages: [micrograd / the Value class](../micrograd/value.md) derives it,
-[micrograd / backpropagation](../micrograd/backprop.md) explains :meth:`Value.backward`, and
+[micrograd / backpropagation](../micrograd/backprop.md) explains `Value.backward`, and
 [micrograd / speed](../micrograd/mlp.md#why-zh-is-faster-than-micrograd) the choices made for speed.
 
-Each operation returns a new :class:`Value` that remembers its inputs (``_prev``) and the
+Each operation returns a new `Value` that remembers its inputs (``_prev``) and the
 partial derivative of its output with respect to each of them (``_local``), computed during
 the forward pass. Backpropagation is then one rule for every node (the chain rule):
 ``child.grad += local * node.grad``.
@@ -28,11 +28,15 @@ def _as_value(x, op: str) -> "Value":
 class Value:
     """One scalar in a computation graph: its ``data``, and ``grad``, d(output)/d(this value).
 
+    Values combine with ``+ - * /`` (with each other or with ints and floats, on either side)
+    and ``**`` (int or float exponents); ``relu``, ``tanh``, ``exp``, ``log`` and ``sigmoid``
+    are methods. Anything else raises a ``TypeError`` or ``ValueError`` that names the bad value.
+
     Args:
         data: The number (an int or float; stored as a float).
-        label: A name shown by :func:`zh.viz.draw_dot`.
+        label: A name shown by `zh.viz.draw_dot`.
 
-    Example:
+    Examples:
         >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
         >>> c = a * b + a
         >>> c.backward()
@@ -86,18 +90,18 @@ class Value:
         return Value(x**k, (self,), f"**{k}", (local,))
 
     def relu(self):
-        """max(0, x); its derivative is 1 where x > 0, else 0."""
+        """`max(0, x)`; its derivative is 1 where `x > 0`, else 0."""
         if self.data > 0:
             return Value(self.data, (self,), "ReLU", (1.0,))
         return Value(0.0, (self,), "ReLU", (0.0,))
 
     def tanh(self):
-        """The hyperbolic tangent; d tanh(x)/dx = 1 - tanh(x)**2."""
+        """The hyperbolic tangent; its derivative is `1 - tanh(x)**2`."""
         t = math.tanh(self.data)
         return Value(t, (self,), "tanh", (1 - t * t,))
 
     def exp(self):
-        """e**x; d e**x/dx = e**x."""
+        """`e**x`; its derivative is `e**x` itself."""
         try:
             e = math.exp(self.data)
         except OverflowError:
@@ -105,13 +109,13 @@ class Value:
         return Value(e, (self,), "exp", (e,))
 
     def log(self):
-        """The natural logarithm, for x > 0; d log(x)/dx = 1/x."""
+        """The natural logarithm, for `x > 0`; its derivative is `1/x`."""
         if self.data <= 0:
             raise ValueError(f"log({self.data}): the logarithm is defined only for positive numbers")
         return Value(math.log(self.data), (self,), "log", (1 / self.data,))
 
     def sigmoid(self):
-        """1 / (1 + e**-x); d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))."""
+        """`1 / (1 + e**-x)`; its derivative is `sigmoid(x) * (1 - sigmoid(x))`."""
         x = self.data
         # two forms of the same function, so that e**(-x) never overflows
         s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
@@ -155,7 +159,7 @@ class Value:
     def backward(self):
         """Set ``v.grad`` to d(self)/d(v) for every Value ``v`` this one depends on.
 
-        Nodes are visited in reverse topological order (:func:`topological_order`, iterative,
+        Nodes are visited in reverse topological order (`topological_order`, iterative,
         so graphs of millions of nodes are fine). Like PyTorch, gradients *accumulate* in the
         leaves (Values no op produced: parameters and inputs): a second ``backward()`` adds the
         same gradients again, so leaf grads double. Call ``zero_grad()`` (or set ``p.grad = 0``)

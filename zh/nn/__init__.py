@@ -1,7 +1,7 @@
 """Neural-network building blocks.
 
-- micrograd-style, on scalar :class:`zh.engine.Value` s: :class:`Module`, :class:`Neuron`,
-  :class:`Layer`, :class:`MLP`, and their training loop :func:`train` (``zh/nn/micrograd.py``).
+- micrograd-style, on scalar `zh.engine.Value`s: `Module`, `Neuron`,
+  `Layer`, `MLP`, and their training loop `train` (``zh/nn/micrograd.py``).
 """
 
 from zh.nn.micrograd import MLP, Layer, Module, Neuron, svm_loss, train

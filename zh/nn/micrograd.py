@@ -3,7 +3,7 @@
 Page: [micrograd / a neural net](../micrograd/mlp.md).
 
 Same constructors, ``parameters()``, ``zero_grad()`` and reprs as micrograd's, so a model can
-be swapped between the two; a neuron's weighted sum is one :func:`zh.engine.dot` node.
+be swapped between the two; a neuron's weighted sum is one `zh.engine.dot` node.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Layer(Module):
 class MLP(Module):
     """Layers of sizes ``nouts`` after ``nin`` inputs; ReLU on all but the last layer.
 
-    Example:
+    Examples:
         >>> model = MLP(2, [16, 16, 1])
         >>> len(model.parameters())
         337
@@ -135,7 +135,7 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
 
 # --8<-- [start:train]
 def train(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4) -> list[tuple[float, float]]:
-    """Full-batch gradient descent on :func:`svm_loss`, the learning rate decaying from 1.0 to 0.1.
+    """Full-batch gradient descent on `svm_loss`, the learning rate decaying from 1.0 to 0.1.
 
     Returns:
         ``(loss, accuracy)`` before each step's update.
