@@ -6,6 +6,8 @@
 BIN := .venv/bin
 export MPLBACKEND := Agg
 export NO_MKDOCS_2_WARNING := 1
+# The models are tiny: one thread per test worker beats oversubscribing the cores.
+export OMP_NUM_THREADS ?= 1
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: serve test build setup clean

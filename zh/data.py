@@ -1,6 +1,6 @@
 """The data files of the series, and the dataset helpers every makemore page uses.
 
-Page: makemore / bigram introduces them; every later part reuses them.
+Page: [makemore / bigram](../makemore/bigram.md) introduces them; every later part reuses them.
 
 Files are found, in order, at: an explicit ``path``, ``$ZH_DATA_DIR``, the user cache
 (``$XDG_CACHE_HOME/zh`` or ``~/.cache/zh``), or downloaded from the canonical public URL into

@@ -1,0 +1,203 @@
+"""``zh makemore`` end to end, on tiny files in temporary folders (a few steps each).
+
+Most tests call the entry point ``zh.__main__.main`` in-process (a new Python per call would
+spend most of the test time importing torch); two run ``python -m zh`` as a real process, to
+see exactly what a user sees.
+"""
+
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from zh.__main__ import main
+from zh.data import load_names
+from zh.makemore import MODELS, load_checkpoint
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def run_process(*args):
+    """Run ``python -m zh makemore ARGS`` as a user would; returns the finished process."""
+    return subprocess.run([sys.executable, "-m", "zh", "makemore", *map(str, args)],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+
+
+@pytest.fixture
+def makemore(capsys):
+    """Run ``zh makemore ARGS`` in this process; returns (returncode, stdout, stderr) like a process."""
+
+    def run(*args):
+        capsys.readouterr()
+        returncode = main(["makemore", *map(str, args)])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def names_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "names.txt"
+    path.write_text("\n".join(load_names()[:300]) + "\n", encoding="utf-8")
+    return path
+
+
+FEW = ["--max-steps", 40, "--eval-every", 20]
+
+
+def assert_clean_error(proc, *needles):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("zh makemore: error:"), proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("model_type", sorted(MODELS))
+def test_train_resume_sample(makemore, tmp_path, names_file, model_type):
+    work = tmp_path / "run"
+    trained = (run_process if model_type == "mlp" else makemore)(names_file, "--type", model_type, "--work-dir", work, "--num-samples", 6, *FEW)
+    assert trained.returncode == 0, trained.stderr
+    assert "step 40: train loss" in trained.stdout and "val loss" in trained.stdout
+    assert "training" in trained.stderr  # the tqdm progress bar
+    ckpt = load_checkpoint(work / "model.pt")
+    assert ckpt["model"] == model_type and ckpt["step"] in (20, 40)
+
+    resumed = makemore(names_file, "--resume", "--work-dir", work, *FEW)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "step 80:" in resumed.stdout  # the step count continues from the checkpoint
+
+    sampled = makemore(names_file, "--sample-only", "--work-dir", work, "--num-samples", 7)
+    assert sampled.returncode == 0, sampled.stderr
+    lines = [line.split() for line in sampled.stdout.splitlines()[1:]]
+    assert len(lines) == 7 and all(line[0] in ("new", "in") for line in lines)
+    again = makemore(names_file, "--sample-only", "--work-dir", work, "--num-samples", 7)
+    assert again.stdout == sampled.stdout  # seeded: the same samples every time
+
+
+def test_samples_are_labelled_in_train_or_new(makemore, tmp_path):
+    """A model of one repeated name samples that name, and says it is in the training data."""
+    data = tmp_path / "one.txt"
+    data.write_text("abc\n" * 20)
+    run = makemore(data, "--type", "bigram", "--work-dir", tmp_path / "w", "--learning-rate", 0.5,
+                   "--max-steps", 200, "--eval-every", 200, "--num-samples", 5)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("in train  abc") >= 4
+
+
+def test_worse_model_never_overwrites_checkpoint(makemore, tmp_path, names_file):
+    work = tmp_path / "run"
+    assert makemore(names_file, "--type", "mlp", "--work-dir", work, "--scaled-init", *FEW).returncode == 0
+    before = (work / "model.pt").read_bytes()
+    best = load_checkpoint(work / "model.pt")["val_loss"]
+    # A huge learning rate wrecks the model: its val loss is worse, so nothing is saved.
+    worse = makemore(names_file, "--resume", "--work-dir", work, "--learning-rate", 50, *FEW)
+    assert worse.returncode == 0, worse.stderr
+    assert "not saved" in worse.stdout and "saved " + str(work) not in worse.stdout
+    assert (work / "model.pt").read_bytes() == before and load_checkpoint(work / "model.pt")["val_loss"] == best
+
+
+def test_fresh_training_refuses_existing_checkpoint(makemore, tmp_path, names_file):
+    work = tmp_path / "run"
+    assert makemore(names_file, "--type", "bigram", "--work-dir", work, *FEW).returncode == 0
+    before = (work / "model.pt").read_bytes()
+    proc = makemore(names_file, "--type", "bigram", "--work-dir", work, *FEW)
+    assert_clean_error(proc, "already holds", "--resume")
+    assert (work / "model.pt").read_bytes() == before
+
+
+def test_checkpoint_of_another_model(makemore, tmp_path, names_file):
+    work = tmp_path / "run"
+    assert makemore(names_file, "--type", "bigram", "--work-dir", work, *FEW).returncode == 0
+    assert_clean_error(makemore(names_file, "--type", "mlp", "--resume", "--work-dir", work), "'bigram'", "not 'mlp'")
+    assert_clean_error(makemore(names_file, "--type", "mlp", "--sample-only", "--work-dir", work), "'bigram'")
+
+
+def test_file_that_is_not_a_checkpoint(makemore, tmp_path, names_file):
+    (tmp_path / "model.pt").write_text("my notes, not a model")
+    assert_clean_error(makemore(names_file, "--sample-only", "--work-dir", tmp_path), "not a zh makemore checkpoint")
+    assert (tmp_path / "model.pt").read_text() == "my notes, not a model"
+
+
+@pytest.mark.parametrize("content, needles", [
+    (None, ["not found", "absent.txt"]),
+    (b"", ["no items", "empty"]),
+    (b"\n  \n\n", ["no items"]),
+    (b"emma\nol\xffivia\n", ["not UTF-8", "byte 7", "0xff"]),
+    (b"a\nb\nc\n", ["3 items", "at least 10"]),
+])
+def test_bad_input_files(makemore, tmp_path, content, needles):
+    path = tmp_path / "absent.txt"
+    if content is not None:
+        path.write_bytes(content)
+    assert_clean_error(makemore(path, "--work-dir", tmp_path / "w", *FEW), *needles)
+    assert not (tmp_path / "w").exists()
+
+
+def test_bad_input_seen_from_the_shell(tmp_path):
+    """What a user sees: one line on stderr, exit status 1, no traceback."""
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("zoë\n".encode("latin-1"))
+    proc = run_process(path, "--work-dir", tmp_path / "w")
+    assert_clean_error(proc, "not UTF-8")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+
+
+def test_bad_options(makemore, tmp_path, names_file):
+    assert_clean_error(makemore(names_file, "--type", "bigram", "--n-hidden", 5, "--work-dir", tmp_path),
+                       "--n-hidden", "'bigram'")
+    assert_clean_error(makemore(names_file, "--sample-only", "--work-dir", tmp_path), "no checkpoint")
+    assert_clean_error(makemore(names_file, "--max-steps", 0, "--work-dir", tmp_path), "--max-steps")
+
+
+def test_data_containing_the_dot(makemore, tmp_path):
+    """'.' is an ordinary character of this data, so the boundary must be something else."""
+    data = tmp_path / "hosts.txt"
+    data.write_text("\n".join(f"{w}.{d}" for w in ["ab", "cd", "ef", "gh"] for d in ["com", "org", "net"]))
+    work = tmp_path / "w"
+    run = makemore(data, "--type", "mlp", "--work-dir", work, "--num-samples", 20, *FEW)
+    assert run.returncode == 0, run.stderr
+    ckpt = load_checkpoint(work / "model.pt")
+    assert ckpt["vocab"][0] == "\n" and "." in ckpt["vocab"][1:]
+    # the checkpoint's vocabulary is the one used again, even with a '.'-free file
+    other = tmp_path / "plain.txt"
+    other.write_text("\n".join(["abc"] * 12))
+    assert makemore(other, "--sample-only", "--work-dir", work).returncode == 0
+    assert_clean_error(makemore(tmp_path / "hosts.txt", "--sample-only", "--work-dir", work, "--n-embd", 3),
+                       "drop --n-embd")
+
+
+def test_unknown_characters_on_resume(makemore, tmp_path, names_file):
+    work = tmp_path / "w"
+    assert makemore(names_file, "--type", "bigram", "--work-dir", work, *FEW).returncode == 0
+    other = tmp_path / "digits.txt"
+    other.write_text("\n".join(["a1", "b2"] * 10))
+    assert_clean_error(makemore(other, "--resume", "--work-dir", work), "'12'", "never saw")
+
+
+def test_main_entry_point_is_tiny_and_lists_makemore():
+    proc = subprocess.run([sys.executable, "-m", "zh", "--help"], capture_output=True, text=True, env=ENV)
+    assert proc.returncode == 0 and "makemore" in proc.stdout
+
+
+def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
+    work = tmp_path / "w"
+    assert makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW).returncode == 0
+    ckpt = load_checkpoint(work / "model.pt")
+    model_cls, config_cls = MODELS["mlp"]
+    model = model_cls(config_cls(**ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    assert model.C.shape == (27, 4) and model(torch.zeros(2, 3, dtype=torch.long))[0].shape == (2, 27)
+
+
+def test_model_options_come_from_the_configs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["makemore", "--help"])
+    assert exit_.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ["--block-size", "--n-embd", "--n-hidden", "--scaled-init", "Width of the tanh layer"]:
+        assert option in help_text
