@@ -197,3 +197,39 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
             Y.append(ix)
             context = context[1:] + [ix]
     return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | None = None) -> "tuple[numpy.ndarray, numpy.ndarray]":
+    """Two interleaving half circles in the plane: the toy classification set of micrograd's demo.
+
+    Class 0 lies on the upper half of the unit circle, class 1 on a lower half circle shifted to
+    centre (1, 0.5); Gaussian noise of standard deviation ``noise`` is then added to every
+    coordinate. The points come in a random order.
+
+    Args:
+        n_samples: Total number of points; class 0 gets ``n_samples // 2`` of them.
+        noise: Standard deviation of the noise (0 for points exactly on the arcs).
+        random_state: Seed of the numpy generator, for a reproducible set.
+
+    Returns:
+        ``X``, a float64 array of shape ``(n_samples, 2)``, and ``y``, an int array of 0s and 1s.
+    """
+    import numpy as np
+
+    if n_samples < 2:
+        raise ValueError(f"make_moons needs at least 2 points (one per moon), got n_samples={n_samples}")
+    if noise < 0:
+        raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}")
+    rng = np.random.default_rng(random_state)
+    n0 = n_samples // 2
+    n1 = n_samples - n0
+    upper = np.linspace(0, np.pi, n0)
+    lower = np.linspace(0, np.pi, n1)
+    X = np.concatenate([
+        np.stack([np.cos(upper), np.sin(upper)], axis=1),
+        np.stack([1 - np.cos(lower), 0.5 - np.sin(lower)], axis=1),
+    ])
+    y = np.concatenate([np.zeros(n0, dtype=int), np.ones(n1, dtype=int)])
+    order = rng.permutation(n_samples)
+    X, y = X[order], y[order]
+    return X + rng.normal(scale=noise, size=X.shape), y

@@ -1,5 +1,16 @@
-"""Neurons and layers: PyTorch-shaped layers on torch tensors (``zh.nn.layers``)."""
+"""Neural-network building blocks, in two families.
 
-from zh.nn.layers import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, Linear, Module, Sequential, Tanh
+- micrograd-style, on scalar `zh.engine.Value`s: `Module`, `Neuron`, `Layer`, `MLP`,
+  `svm_loss` and their training loop `train` (``zh/nn/micrograd.py``, the micrograd pages).
+- PyTorch-shaped layers written by hand on torch tensors: `Linear`, `BatchNorm1d`, `Tanh`,
+  `Embedding`, `Flatten`, `FlattenConsecutive`, `Sequential` (``zh/nn/layers.py``, the makemore
+  pages). Their common base class is `zh.nn.layers.Module`; `zh.nn.Module` is micrograd's.
+"""
 
-__all__ = ["BatchNorm1d", "Embedding", "Flatten", "FlattenConsecutive", "Linear", "Module", "Sequential", "Tanh"]
+from zh.nn.layers import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, Linear, Sequential, Tanh
+from zh.nn.micrograd import MLP, Layer, Module, Neuron, svm_loss, train
+
+__all__ = [
+    "Module", "Neuron", "Layer", "MLP", "svm_loss", "train",
+    "Linear", "BatchNorm1d", "Tanh", "Embedding", "Flatten", "FlattenConsecutive", "Sequential",
+]
