@@ -32,11 +32,13 @@ as text, and for merged tokens the two tokens it was made from.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import unicodedata
 import warnings
 from collections import Counter
+from itertools import chain, repeat
 from pathlib import Path
 
 import regex
@@ -77,6 +79,7 @@ class Tokenizer:
         self.special_tokens = {}
         self.vocab = self._build_vocab()
         self._cache = {}  # chunk (str) -> its ids; valid as long as the merges do not change
+        self.__dict__.pop("_whole_tokens", None)  # likewise
         self.register_special_tokens(special_tokens)
 
     def _build_vocab(self) -> dict[int, bytes]:
@@ -115,8 +118,11 @@ class Tokenizer:
     # ---- encoding ------------------------------------------------------------------------
 
     def _split(self, text: str) -> list[str]:
-        """The chunks that BPE works on separately (merges never cross a chunk boundary)."""
-        raise NotImplementedError
+        """The chunks that BPE works on separately (merges never cross a chunk boundary).
+
+        Without a pattern the whole text is one chunk.
+        """
+        return [text] if text else []
 
     def _encode_chunk(self, data: bytes) -> list[int]:
         """BPE on one chunk: apply the earliest-learned merge present, until none applies.
@@ -125,35 +131,48 @@ class Tokenizer:
         earliest-learned pair is the one with the smallest ``merges[pair]``. Merging its leftmost
         occurrence, then looking again, gives the same result as :func:`merge` on all of them.
         """
-        ids = [self.byte_ids[b] for b in data]
+        ids = list(map(self.byte_ids.__getitem__, data))
         get = self.merges.get
-        ranks = [get(pair, _NEVER) for pair in zip(ids, ids[1:])]  # ranks[i] is for ids[i], ids[i+1]
+        ranks = list(map(get, zip(ids, ids[1:]), repeat(_NEVER)))  # ranks[i]: of ids[i], ids[i+1]
         while ranks:
             rank = min(ranks)
             if rank == _NEVER:
                 break
-            i = ranks.index(rank)
-            ids[i : i + 2] = [rank]
-            del ranks[i]
+            i = ranks.index(rank)  # the leftmost occurrence
+            ids[i] = rank
+            del ids[i + 1], ranks[i]
             if i > 0:
                 ranks[i - 1] = get((ids[i - 1], rank), _NEVER)
             if i < len(ranks):
                 ranks[i] = get((rank, ids[i + 1]), _NEVER)
         return ids
 
+    @functools.cached_property
+    def _whole_tokens(self) -> dict[bytes, int]:
+        """``{token_bytes: id}`` for the tokens whose own bytes encode to just themselves.
+
+        A chunk with the same bytes as one of these needs no BPE at all. (Not every token
+        qualifies in principle: BPE might take another path through its bytes, so each one is
+        checked once, when the tokenizer first encodes.)
+        """
+        special = set(self.special_tokens.values())
+        return {b: idx for idx, b in self.vocab.items() if idx not in special and self._encode_chunk(b) == [idx]}
+
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` with BPE only: special tokens in it are treated as ordinary text."""
-        out = []
-        cache = self._cache
-        for chunk in self._split(text):
+        chunks = self._split(text)
+        # Real text repeats its chunks (" the", ",", "\n"): encode each distinct chunk once,
+        # remembering short ones across calls, then look every chunk up.
+        cache, whole, ids_of = self._cache, self._whole_tokens, {}
+        for chunk in set(chunks):
             ids = cache.get(chunk)
             if ids is None:
-                ids = self._encode_chunk(chunk.encode("utf-8"))
-                # chunks repeat a lot in real text (" the", "\n"), so remember short ones
+                data = chunk.encode("utf-8")
+                ids = [whole[data]] if data in whole else self._encode_chunk(data)
                 if len(chunk) <= CACHE_MAX_CHUNK and len(cache) < CACHE_MAX_ENTRIES:
                     cache[chunk] = ids
-            out.extend(ids)
-        return out
+            ids_of[chunk] = ids
+        return list(chain.from_iterable(map(ids_of.__getitem__, chunks)))
 
     def encode(self, text: str, allowed_special="none_raise") -> list[int]:
         """Encode ``text``, deciding what to do with special tokens found in it.
