@@ -6,6 +6,7 @@ page; ``<!-- invisible-code-block: python -->`` comments hold checks hidden from
 """
 
 from doctest import ELLIPSIS
+from pathlib import Path
 
 from sybil import Sybil
 from sybil.evaluators.doctest import NUMBER
@@ -17,5 +18,7 @@ PARSERS = [
     ClearNamespaceParser(),
 ]
 
+# Absolute: sybil resolves a relative path against this file's folder (tools/), not the repo root.
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 # Script outputs under docs/results/ are data included into pages, not pages.
-sybil = Sybil(parsers=PARSERS, patterns=["*.md"], excludes=["results/*"], path="docs")
+sybil = Sybil(parsers=PARSERS, patterns=["*.md"], excludes=["results/*"], path=str(DOCS))

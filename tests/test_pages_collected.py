@@ -1,0 +1,20 @@
+"""Every page is a test module: guard against a configuration that silently collects no page."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from sybil_pages import sybil  # noqa: E402
+
+
+def test_every_docs_page_is_collected():
+    pages = [p for p in (ROOT / "docs").rglob("*.md") if "results" not in p.relative_to(ROOT / "docs").parts]
+    assert pages, "no pages under docs/"
+    missed = [str(p) for p in pages if not sybil.should_parse(p)]
+    assert not missed, f"pages sybil would not run: {missed}"
+
+
+def test_script_outputs_are_not_pages():
+    assert not sybil.should_parse(ROOT / "docs" / "results" / "bench_engine.md")
