@@ -343,4 +343,18 @@ def test_bench_script_quick(tmp_path):
     data = json.loads(out.read_text())
     assert data["quick"] and all(row["ids_identical"] for row in data["encoding"])
     assert data["training"][0]["naive_merges_equal"]
-    assert "| zh GPT4Tokenizer |" in (tmp_path / "bench_tokenizer.md").read_text()
+    assert "| zh GPT4Tokenizer, first call |" in (tmp_path / "bench_tokenizer.md").read_text()
+
+
+def test_long_chunks_encode_like_short_ones(monkeypatch, gpt4):
+    """The heap encoder for long chunks gives exactly what the simple loop gives."""
+    import zh.tokenizer.base as base
+
+    basic = BasicTokenizer()
+    basic.train(load_shakespeare()[:100_000], 600)
+    texts = [load_shakespeare()[k * 1000 : k * 1000 + 50 * k + 70] for k in range(20)] + [MIXED * 3, "a" * 300]
+    for tok in (basic, gpt4):
+        heap = [tok._encode_chunk(t.encode()) for t in texts]
+        monkeypatch.setattr(base, "LONG_CHUNK", 10**9)
+        assert [tok._encode_chunk(t.encode()) for t in texts] == heap
+        monkeypatch.setattr(base, "LONG_CHUNK", 64)

@@ -1,4 +1,4 @@
-"""GPT-4's tokenizer (tiktoken's ``cl100k_base``) rebuilt as a :class:`RegexTokenizer`.
+"""GPT-4's tokenizer (tiktoken's ``cl100k_base``) rebuilt as a `RegexTokenizer`.
 
 Page: [tokenizer / GPT-4](../tokenizer/gpt4.md).
 
@@ -160,7 +160,7 @@ class GPT4Tokenizer(RegexTokenizer):
     """GPT-4's tokenizer: same ids as ``tiktoken.get_encoding("cl100k_base")``.
 
     Args:
-        ranks: ``{token_bytes: rank}``; by default :func:`cl100k_ranks`.
+        ranks: ``{token_bytes: rank}``; by default `cl100k_ranks`.
 
     Example:
         >>> tok = GPT4Tokenizer()
@@ -179,6 +179,6 @@ class GPT4Tokenizer(RegexTokenizer):
         """Not possible: GPT-4's merges are given, not learned here.
 
         Raises:
-            NotImplementedError: always; train a :class:`RegexTokenizer` instead.
+            NotImplementedError: always; train a `RegexTokenizer` instead.
         """
         raise NotImplementedError("GPT4Tokenizer is pretrained; train a RegexTokenizer(GPT4_SPLIT_PATTERN) instead")

@@ -71,8 +71,8 @@ class RegexTokenizer(Tokenizer):
     """BPE on the chunks of a split pattern (GPT-4's by default), with special tokens.
 
     Args:
-        pattern: The split regex (``regex`` module syntax): :data:`GPT4_SPLIT_PATTERN`,
-            :data:`GPT2_SPLIT_PATTERN` or your own.
+        pattern: The split regex (``regex`` module syntax): `GPT4_SPLIT_PATTERN`,
+            `GPT2_SPLIT_PATTERN` or your own.
 
     Example:
         >>> tok = RegexTokenizer()

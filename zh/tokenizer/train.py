@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 
 
-def get_stats(ids, counts=None):
+def get_stats(ids: list[int], counts: dict | None = None) -> dict[tuple[int, int], int]:
     """Count the adjacent pairs of ``ids``, in order of first appearance.
 
     Args:
@@ -38,7 +38,7 @@ def get_stats(ids, counts=None):
     return counts
 
 
-def merge(ids, pair, idx):
+def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
     """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, scanning left to right.
 
     Example:
@@ -79,7 +79,7 @@ def train_naive(chunks: list[bytes], num_merges: int) -> list[tuple[tuple[int, i
 
 
 def train_fast(chunk_counts: dict[bytes, int], num_merges: int) -> list[tuple[tuple[int, int], int]]:
-    """The same merges as :func:`train_naive`, touching only what each merge changes.
+    """The same merges as `train_naive`, touching only what each merge changes.
 
     Args:
         chunk_counts: Each distinct chunk with its number of occurrences, **in order of first
