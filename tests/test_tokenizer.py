@@ -358,3 +358,21 @@ def test_long_chunks_encode_like_short_ones(monkeypatch, gpt4):
         monkeypatch.setattr(base, "LONG_CHUNK", 10**9)
         assert [tok._encode_chunk(t.encode()) for t in texts] == heap
         monkeypatch.setattr(base, "LONG_CHUNK", 64)
+
+
+def test_decode_accepts_integer_tensors_not_floats(gpt4):
+    import torch
+
+    ids = gpt4.encode("hello world")
+    assert gpt4.decode(torch.tensor(ids)) == "hello world"
+    with pytest.raises(ValueError, match="cannot decode id 1.5"):
+        gpt4.decode([15339, 1.5])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text())
+def test_trained_tokenizers_roundtrip_any_unicode(trained, text):
+    basic = BasicTokenizer()
+    basic.train("aaabdaaabac hello héllo 👋👋", 270)
+    for tok in (trained, basic):
+        assert tok.decode(tok.encode(text, allowed_special="none")) == text

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import operator
 import os
 import unicodedata
 import warnings
@@ -295,14 +296,19 @@ class Tokenizer:
     def decode_bytes(self, ids) -> bytes:
         """The bytes of ``ids`` joined together.
 
+        Args:
+            ids: Integers: a list, or e.g. a 1-D tensor or array of integer type.
+
         Raises:
             ValueError: an id is not in the vocabulary (the message names it).
         """
-        try:
-            return b"".join(self.vocab[idx] for idx in ids)
-        except (KeyError, TypeError):
-            bad = next(idx for idx in ids if not isinstance(idx, int) or idx not in self.vocab)
-            raise ValueError(f"cannot decode id {bad!r}: it is not in the vocabulary (ids 0..{max(self.vocab)})") from None
+        vocab, out = self.vocab, []
+        for idx in ids:
+            try:
+                out.append(vocab[operator.index(idx)])  # index(): ints of any kind, never floats
+            except (KeyError, TypeError):
+                raise ValueError(f"cannot decode id {idx!r}: it is not in the vocabulary (ids 0..{max(vocab)})") from None
+        return b"".join(out)
 
     def decode(self, ids) -> str:
         """The text of ``ids``. Bytes that are not valid UTF-8 (e.g. half of a multi-byte
