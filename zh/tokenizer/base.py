@@ -40,6 +40,7 @@ import os
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from itertools import chain, repeat
 from pathlib import Path
 
@@ -293,7 +294,7 @@ class Tokenizer:
 
     # ---- decoding ------------------------------------------------------------------------
 
-    def decode_bytes(self, ids) -> bytes:
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes of ``ids`` joined together.
 
         Args:
@@ -310,7 +311,7 @@ class Tokenizer:
                 raise ValueError(f"cannot decode id {idx!r}: it is not in the vocabulary (ids 0..{max(vocab)})") from None
         return b"".join(out)
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
         """The text of ``ids``. Bytes that are not valid UTF-8 (e.g. half of a multi-byte
         character, when ``ids`` is a slice of an encoding) become ``U+FFFD`` (``�``), as in
         tiktoken's ``decode``.

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from zh.tokenizer.base import Tokenizer
 
 #: Background colours of consecutive tokens (they cycle).
-COLOURS = ["#fde2a7", "#c9e7f5", "#d8f0c8", "#f7cfe0", "#e3d7f5", "#fbd3b8"]
+COLOURS = ["#fdd98a", "#a9d4f0", "#c4eab2", "#f4b6d0", "#d3c2f0", "#9fe0d8"]
 
 
 def token_spans(tokenizer: "Tokenizer", text: str, allowed_special: str | set[str] = "none") -> list[tuple[str, list[int]]]:
