@@ -112,6 +112,9 @@ class Tokenizer:
                 raise ValueError(f"special token {token!r}: its id must be a non-negative int, got {idx!r}")
             if idx in self.vocab and taken.get(idx) != token:
                 raise ValueError(f"special token {token!r}: id {idx} is already the token {self._describe(idx)}")
+            old = self.special_tokens.get(token)
+            if old is not None and old != idx:  # moved to a new id: free the old one
+                del self.vocab[old], taken[old]
             self.special_tokens[token] = idx
             self.vocab[idx] = token.encode("utf-8")
             taken[idx] = token
