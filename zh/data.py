@@ -61,9 +61,9 @@ def data_path(name: str, path: str | os.PathLike | None = None, download: bool =
     """Locate the data file ``name`` (``"names.txt"`` or ``"tinyshakespeare.txt"``).
 
     Args:
-        name: One of the keys of :data:`SOURCES`.
+        name: One of the keys of `SOURCES`.
         path: An explicit file to use; it must exist.
-        download: Whether to fetch the file into :func:`cache_dir` when it is nowhere else.
+        download: Whether to fetch the file into `cache_dir` when it is nowhere else.
 
     Returns:
         The path of an existing file.
@@ -106,7 +106,7 @@ def data_path(name: str, path: str | os.PathLike | None = None, download: bool =
 
 
 def load_text(name: str, path: str | os.PathLike | None = None) -> str:
-    """The whole text of data file ``name`` (see :func:`data_path` for where it is looked for)."""
+    """The whole text of data file ``name`` (see `data_path` for where it is looked for)."""
     return data_path(name, path).read_text(encoding="utf-8")
 
 
@@ -124,7 +124,7 @@ def load_shakespeare(path: str | os.PathLike | None = None) -> str:
 class CharVocab:
     """Characters <-> integer ids, with id 0 reserved for the start/end token (``.`` by default).
 
-    Example:
+    Examples:
         >>> vocab = CharVocab.from_words(["emma", "ava"])
         >>> vocab.itos
         ('.', 'a', 'e', 'm', 'v')
@@ -147,7 +147,7 @@ class CharVocab:
 
     @property
     def stoi(self) -> dict[str, int]:
-        """The inverse of :attr:`itos`."""
+        """The inverse of `itos`."""
         return {s: i for i, s in enumerate(self.itos)}
 
     def __len__(self) -> int:
