@@ -153,6 +153,18 @@ def test_gpt4_cache_does_not_change_results(gpt4, reference):
     assert first == second == reference.encode_ordinary(text)
 
 
+def test_gpt4_chunk_cache_stays_bounded(monkeypatch, gpt4, reference):
+    import zh.tokenizer.base as base
+
+    monkeypatch.setattr(base, "CACHE_MAX_ENTRIES", 5)
+    gpt4._cache.clear()
+    text = " ".join(f"w{i}" for i in range(40)) + " " + "x" * 300 + " the the the"
+    assert gpt4.encode_ordinary(text) == gpt4.encode_ordinary(text) == reference.encode_ordinary(text)
+    assert 0 < len(gpt4._cache) <= 5
+    assert all(len(chunk) <= base.CACHE_MAX_CHUNK for chunk in gpt4._cache)  # " xxx...x" was not kept
+    gpt4._cache.clear()
+
+
 def test_gpt4_cannot_be_trained(gpt4):
     with pytest.raises(NotImplementedError, match="RegexTokenizer"):
         gpt4.train("text", 300)

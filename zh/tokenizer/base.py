@@ -37,11 +37,12 @@ import heapq
 import json
 import operator
 import os
+import sys
 import unicodedata
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
-from itertools import chain, repeat
+from itertools import repeat
 from pathlib import Path
 
 import regex
@@ -52,11 +53,33 @@ from zh.tokenizer.train import train_fast
 MAGIC = "zh-bpe v1"
 #: Chunks longer than this are encoded without being cached (they rarely repeat).
 CACHE_MAX_CHUNK = 256
-#: At most this many chunks are cached per tokenizer.
+#: The cache starts afresh when it holds this many chunks.
 CACHE_MAX_ENTRIES = 1 << 18
 #: Chunks with more bytes than this are encoded with a heap (see `Tokenizer._encode_long_chunk`).
 LONG_CHUNK = 64
-_NEVER = float("inf")  # the rank of a pair that is not a merge
+# The rank of a pair that is not a merge: an int, because min() over ints alone is faster than
+# over ints mixed with a float("inf").
+_NEVER = sys.maxsize
+
+
+class _ChunkCache(dict):
+    """``{chunk: ids}`` that encodes a chunk the first time it is looked up.
+
+    ``dict.__getitem__`` calls ``__missing__`` for an absent key, from C: looking up a chunk seen
+    before costs no Python code at all.
+    """
+
+    def __init__(self, encode):
+        super().__init__()
+        self.encode = encode  # str chunk -> its ids
+
+    def __missing__(self, chunk: str):
+        ids = self.encode(chunk)
+        if len(chunk) <= CACHE_MAX_CHUNK:
+            if len(self) >= CACHE_MAX_ENTRIES:  # keep memory bounded: start afresh
+                self.clear()
+            self[chunk] = ids
+        return ids
 
 
 def render_token(b: bytes) -> str:
@@ -83,8 +106,8 @@ class Tokenizer:
         self.merges = dict(merges)
         self.special_tokens = {}
         self.vocab = self._build_vocab()
-        self._cache = {}  # chunk (str) -> its ids; valid as long as the merges do not change
-        self.__dict__.pop("_whole_tokens", None)  # likewise
+        self._cache = _ChunkCache(self._encode_new_chunk)  # valid as long as the merges do not change
+        self.__dict__.pop("_one_token_chunks", None)  # likewise
         self.register_special_tokens(special_tokens)
 
     def _build_vocab(self) -> dict[int, bytes]:
@@ -188,31 +211,39 @@ class Tokenizer:
         return [idx for idx in ids if idx is not None]
 
     @functools.cached_property
-    def _whole_tokens(self) -> dict[bytes, int]:
-        """``{token_bytes: id}`` for the tokens whose own bytes encode to just themselves.
+    def _one_token_chunks(self) -> dict[str, tuple[int]]:
+        """``{text: (id,)}`` for the tokens whose own bytes encode to just themselves.
 
-        A chunk with the same bytes as one of these needs no BPE at all. (Not every token
-        qualifies in principle: BPE might take another path through its bytes, so each one is
-        checked once, when the tokenizer first encodes.)
+        A chunk equal to one of these texts needs no BPE at all. (Not every token qualifies in
+        principle: BPE might take another path through its bytes, so each one is checked once,
+        when the tokenizer first encodes.) Keyed by ``str``, like the chunks, so that looking a
+        chunk up needs no ``.encode()``; tokens that are not valid UTF-8 on their own (pieces of
+        a character) can never equal a whole chunk and are left out.
         """
         special = set(self.special_tokens.values())
-        return {b: idx for idx, b in self.vocab.items() if idx not in special and self._encode_chunk(b) == [idx]}
+        out = {}
+        for idx, b in self.vocab.items():
+            if idx not in special and self._encode_chunk(b) == [idx]:
+                try:
+                    out[b.decode("utf-8")] = (idx,)
+                except UnicodeDecodeError:
+                    pass
+        return out
+
+    def _encode_new_chunk(self, chunk: str) -> tuple[int] | list[int]:
+        ids = self._one_token_chunks.get(chunk)  # about half of the new chunks, on English
+        return ids if ids is not None else self._encode_chunk(chunk.encode("utf-8"))
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` with BPE only: special tokens in it are treated as ordinary text."""
-        chunks = self._split(text)
-        # Real text repeats its chunks (" the", ",", "\n"): encode each distinct chunk once,
-        # remembering short ones across calls, then look every chunk up.
-        cache, whole, ids_of = self._cache, self._whole_tokens, {}
-        for chunk in set(chunks):
-            ids = cache.get(chunk)
-            if ids is None:
-                data = chunk.encode("utf-8")
-                ids = [whole[data]] if data in whole else self._encode_chunk(data)
-                if len(chunk) <= CACHE_MAX_CHUNK and len(cache) < CACHE_MAX_ENTRIES:
-                    cache[chunk] = ids
-            ids_of[chunk] = ids
-        return list(chain.from_iterable(map(ids_of.__getitem__, chunks)))
+        # Real text repeats its chunks (" the", ",", "\n"): the cache encodes each one the first
+        # time it is looked up and remembers it. The whole loop runs in C: map() looks every
+        # chunk up and hands its ids to out.extend (which copies a list or tuple without an
+        # iterator, unlike itertools.chain); deque(..., maxlen=0) just drives the iteration.
+        # Python code runs only for chunks the cache has not seen.
+        out = []
+        deque(map(out.extend, map(self._cache.__getitem__, self._split(text))), maxlen=0)
+        return out
 
     def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
         """Encode ``text``, deciding what to do with special tokens found in it.
