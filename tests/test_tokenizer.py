@@ -165,6 +165,14 @@ def test_gpt4_chunk_cache_stays_bounded(monkeypatch, gpt4, reference):
     gpt4._cache.clear()
 
 
+def test_gpt4_skips_a_check_that_holds_for_every_token(gpt4):
+    """GPT4Tokenizer trusts that each token's bytes encode to that token; the base class's check agrees."""
+    from zh.tokenizer.base import Tokenizer
+
+    special = set(gpt4.special_tokens.values())
+    assert all(Tokenizer._encodes_to_itself(gpt4, idx, b) for idx, b in gpt4.vocab.items() if idx not in special)
+
+
 def test_gpt4_cannot_be_trained(gpt4):
     with pytest.raises(NotImplementedError, match="RegexTokenizer"):
         gpt4.train("text", 300)

@@ -223,12 +223,16 @@ class Tokenizer:
         special = set(self.special_tokens.values())
         out = {}
         for idx, b in self.vocab.items():
-            if idx not in special and self._encode_chunk(b) == [idx]:
+            if idx not in special and self._encodes_to_itself(idx, b):
                 try:
                     out[b.decode("utf-8")] = (idx,)
                 except UnicodeDecodeError:
                     pass
         return out
+
+    def _encodes_to_itself(self, idx: int, b: bytes) -> bool:
+        """Whether BPE turns the bytes ``b`` of token ``idx`` back into that one token."""
+        return self._encode_chunk(b) == [idx]
 
     def _encode_new_chunk(self, chunk: str) -> tuple[int] | list[int]:
         ids = self._one_token_chunks.get(chunk)  # about half of the new chunks, on English
