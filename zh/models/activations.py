@@ -12,12 +12,12 @@ show whether a network is healthy.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from zh.models.training import sgd
 from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 #: Kaiming's gain for tanh: the factor that undoes tanh's squashing of unit-variance inputs.
@@ -84,53 +84,8 @@ def mlp(
     return model
 
 
-def sgd(
-    params: list[torch.Tensor],
-    grads_of: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]],
-    X: torch.Tensor,
-    Y: torch.Tensor,
-    steps: int,
-    batch_size: int = 32,
-    lr: float = 0.1,
-    decay_at: float = 0.5,
-    generator: torch.Generator | None = None,
-    on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
-) -> list[float]:
-    """The series' training loop: minibatch SGD, the learning rate divided by 10 after ``decay_at * steps``.
-
-    Args:
-        params: The tensors to update in place.
-        grads_of: ``grads_of(Xb, Yb) -> (loss, grads)``, one gradient per parameter, in order.
-        X: Inputs, first dimension the examples.
-        Y: Targets.
-        steps: Number of updates.
-        batch_size: Examples per update.
-        lr: Initial learning rate.
-        decay_at: Fraction of ``steps`` after which the learning rate is ``lr / 10``.
-        generator: Draws the minibatches (the same generator state gives the same batches).
-        on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
-
-    Returns:
-        The minibatch loss of every step.
-    """
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be positive, got steps={steps}, batch_size={batch_size}")
-    lossi = []
-    for i in range(steps):
-        ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
-        loss, grads = grads_of(X[ix], Y[ix])
-        step_lr = lr if i < decay_at * steps else lr / 10
-        with torch.no_grad():
-            for p, grad in zip(params, grads):
-                p -= step_lr * grad
-            if on_step is not None:
-                on_step(step_lr, params, grads)
-        lossi.append(loss.item())
-    return lossi
-
-
 def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any) -> dict:
-    """Train ``model`` on the cross-entropy with :func:`sgd`, gradients from autograd.
+    """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
     Args:
         model: The network (trained in place).
@@ -139,7 +94,8 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
         steps: Number of updates.
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
-        **kwargs: ``batch_size``, ``lr``, ``decay_at``, ``generator``, as for :func:`sgd`.
+        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the series' step decay),
+            ``generator``, as for `zh.models.training.sgd`.
 
     Returns:
         ``{"loss": [minibatch loss per step], "ud": [[log10(update std / data std) per parameter] per step]}``
@@ -162,6 +118,7 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
         ud.append([math.log10((step_lr * g).std() / p.std()) for p, g in zip(params, grads)])
 
     model.train()
+    kwargs.setdefault("decay_at", 0.5)
     lossi = sgd(params, grads_of, X, Y, steps, on_step=record if diagnostics else None, **kwargs)
     return {"loss": lossi, "ud": ud}
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zh.models.activations import sgd
+from zh.models.training import sgd
 
 PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 
@@ -171,7 +171,7 @@ def calibrate(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.T
 def train(
     params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, steps: int, manual: bool = True, **kwargs: Any
 ) -> list[float]:
-    """Train with the series' loop (:func:`zh.models.activations.sgd`); returns the minibatch losses.
+    """Train with the series' loop (`zh.models.training.sgd`); returns the minibatch losses.
 
     Args:
         params: From :func:`init_params`, updated in place.
@@ -179,7 +179,8 @@ def train(
         Y: Training targets.
         steps: Number of updates.
         manual: Use :func:`backward`; ``False`` uses torch autograd instead, for comparison.
-        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at``, ``generator``, as for ``sgd``.
+        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the series' step
+            decay), ``generator``, as for ``sgd``.
     """
     if kwargs.get("batch_size", 32) < 2:
         raise ValueError(f"BatchNorm's unbiased variance needs batch_size >= 2, got {kwargs['batch_size']}")
@@ -197,6 +198,7 @@ def train(
         loss.backward()
         return loss, [p.grad for p in params.values()]
 
+    kwargs.setdefault("decay_at", 0.5)
     return sgd(list(params.values()), grads_of, X, Y, steps, **kwargs)
 
 

@@ -21,9 +21,64 @@ def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     return loss.item()
 
 
+def sgd(
+    params: list[torch.Tensor],
+    grads_of: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]],
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    steps: int,
+    batch_size: int = 32,
+    lr: float | Callable[[int], float] = 0.1,
+    decay_at: float | None = None,
+    generator: torch.Generator | None = None,
+    on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
+) -> list[float]:
+    """The series' loop: minibatch SGD, with the gradients computed by ``grads_of``.
+
+    Every training run of the makemore pages goes through here, whether its gradients come from
+    autograd (`train_sgd`) or are written by hand (`zh.models.backprop.train`).
+
+    Args:
+        params: The tensors to update in place.
+        grads_of: ``grads_of(Xb, Yb) -> (loss, grads)``, one gradient per parameter, in order.
+        X: Inputs, first dimension the examples.
+        Y: Targets.
+        steps: Number of updates.
+        batch_size: Examples per update, drawn uniformly with replacement.
+        lr: The learning rate, or a function from the step number to the learning rate.
+        decay_at: With a number ``lr``: divide it by 10 after ``decay_at * steps`` steps (the
+            series' step decay); ``None`` keeps it constant.
+        generator: Draws the minibatches (the same generator state gives the same batches).
+        on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
+
+    Returns:
+        The minibatch loss of every step.
+    """
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive, got steps={steps}, batch_size={batch_size}")
+    if callable(lr):
+        schedule = lr
+    elif decay_at is None:
+        schedule = lambda i: lr  # noqa: E731
+    else:
+        schedule = lambda i: lr if i < decay_at * steps else lr / 10  # noqa: E731
+    losses = []
+    for i in range(steps):
+        ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
+        loss, grads = grads_of(X[ix], Y[ix])
+        step_lr = schedule(i)
+        with torch.no_grad():
+            for p, grad in zip(params, grads):
+                p -= step_lr * grad
+            if on_step is not None:
+                on_step(step_lr, params, grads)
+        losses.append(loss.item())
+    return losses
+
+
 def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, batch_size: int = 32,
               lr: float | Callable[[int], float] = 0.1, generator: torch.Generator | None = None) -> list[float]:
-    """Train ``model`` in place with plain SGD on random minibatches of ``(X, Y)``.
+    """Train ``model`` in place with plain SGD on random minibatches of ``(X, Y)`` (`sgd`, autograd gradients).
 
     Args:
         model: Any module whose ``forward(X, Y)`` returns ``(logits, loss)``.
@@ -38,18 +93,13 @@ def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, ba
     Returns:
         The minibatch loss of every step.
     """
-    schedule = lr if callable(lr) else (lambda i: lr)
     params = list(model.parameters())
-    losses = []
-    for i in range(steps):
-        ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
-        _, loss = model(X[ix], Y[ix])
+
+    def grads_of(Xb, Yb):
+        _, loss = model(Xb, Yb)
         for p in params:
             p.grad = None
         loss.backward()
-        with torch.no_grad():
-            step = schedule(i)
-            for p in params:
-                p -= step * p.grad
-        losses.append(loss.item())
-    return losses
+        return loss, [p.grad for p in params]
+
+    return sgd(params, grads_of, X, Y, steps, batch_size=batch_size, lr=lr, generator=generator)
