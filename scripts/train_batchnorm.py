@@ -32,7 +32,7 @@ RUNS = {
 def main(argv=None) -> dict:
     args = parse_args(__doc__, argv)
     steps = args.steps
-    vocab, (Xtr, Ytr), (Xva, Yva) = names_splits(block_size=3)
+    vocab, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=3)
     rows = {}
     for name, config in RUNS.items():
         g = torch.Generator().manual_seed(2147483647)

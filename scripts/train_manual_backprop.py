@@ -27,7 +27,7 @@ REFERENCE = (2.0705, 2.1099)
 def main(argv=None) -> dict:
     args = parse_args(__doc__, argv)
     steps = args.steps
-    vocab, (Xtr, Ytr), (Xva, Yva) = names_splits(block_size=3)
+    vocab, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=3)
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
         g = torch.Generator().manual_seed(2147483647)  # same init and same batches for both runs

@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
+from training_run import names_splits  # noqa: E402
 
-from zh.data import CharVocab, build_dataset, load_names, split_words
 from zh.models.mlp import MLP, MLPConfig
 from zh.models.training import evaluate, train_sgd
 
@@ -36,10 +36,8 @@ REFERENCE = {"train": 2.1260, "val": 2.1701}  # the lecture's figures for the re
 def run(name: str, steps: int) -> dict:
     """Train one configuration with the lecture's recipe and measure it."""
     torch.set_num_threads(1)  # the two runs go in parallel, one core each; tiny matmuls gain nothing from more
-    words = load_names()
-    vocab = CharVocab.from_words(words)
     config = CONFIGS[name]
-    (Xtr, Ytr), (Xva, Yva), (Xte, Yte) = (build_dataset(w, vocab, config.block_size) for w in split_words(words))
+    _, (Xtr, Ytr), (Xva, Yva), (Xte, Yte) = names_splits(config.block_size)
     model = MLP(config, generator=torch.Generator().manual_seed(2147483647))
     decay_at = steps // 2  # the lecture: lr 0.1, then 0.01 for the second half
     start = time.perf_counter()

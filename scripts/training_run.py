@@ -1,4 +1,4 @@
-"""What the makemore training scripts share: their command line and the names splits."""
+"""What the makemore training scripts share: the names splits, and the command line of the part-3 scripts."""
 
 from __future__ import annotations
 
@@ -27,8 +27,7 @@ def parse_args(doc: str, argv=None) -> argparse.Namespace:
 
 
 def names_splits(block_size: int = 3):
-    """The vocabulary and the series' train and validation sets of names.txt."""
+    """The vocabulary and the series' train, validation and test sets ``(X, Y)`` of names.txt."""
     words = load_names()
     vocab = CharVocab.from_words(words)
-    train, val, _ = (build_dataset(part, vocab, block_size) for part in split_words(words))
-    return vocab, train, val
+    return (vocab, *(build_dataset(part, vocab, block_size) for part in split_words(words)))
