@@ -18,3 +18,19 @@ def test_every_docs_page_is_collected():
 
 def test_script_outputs_are_not_pages():
     assert not sybil.should_parse(ROOT / "docs" / "results" / "bench_engine.md")
+
+
+def test_every_module_has_an_api_reference_entry():
+    """Each file of the package is rendered on some page of docs/reference/ (``::: zh.module``)."""
+    listed = {
+        line[4:].strip()
+        for page in (ROOT / "docs" / "reference").glob("*.md")
+        for line in page.read_text().splitlines()
+        if line.startswith("::: ")
+    }
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in (ROOT / "zh").rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert sorted(modules - listed) == []

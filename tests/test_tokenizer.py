@@ -397,3 +397,65 @@ def test_trained_tokenizers_roundtrip_any_unicode(trained, text):
     basic.train("aaabdaaabac hello héllo 👋👋", 270)
     for tok in (trained, basic):
         assert tok.decode(tok.encode(text, allowed_special="none")) == text
+
+
+# ---- encoding many chunks at once (zh.tokenizer.batch) gives the ids of encoding them one by one ----
+
+
+@pytest.fixture(scope="module")
+def batch_tokenizers(gpt4):
+    """Tokenizers whose merges differ in kind: raw bytes (long runs), GPT-2 split, GPT-4's."""
+    basic = BasicTokenizer()
+    basic.train("aaaa aaa aaaaa bbbb abababab " + load_shakespeare()[:20_000], 500)
+    regex_tok = RegexTokenizer(GPT2_SPLIT_PATTERN)
+    regex_tok.train(MIXED * 5 + load_shakespeare()[:20_000], 450)
+    return {"basic": basic, "regex": regex_tok, "gpt4": gpt4}
+
+
+def test_pair_table_is_the_merges_dict(gpt4):
+    import numpy as np
+
+    from zh.tokenizer.batch import NEVER, PairTable
+
+    table = PairTable(gpt4.merges)
+    pairs = np.array(list(gpt4.merges))
+    assert table.lookup(pairs[:, 0], pairs[:, 1]).tolist() == list(gpt4.merges.values())
+    rng = np.random.default_rng(0)
+    left, right = rng.integers(0, 100_256, 20_000), rng.integers(0, 100_256, 20_000)
+    expected = [gpt4.merges.get(pair, NEVER) for pair in zip(left.tolist(), right.tolist())]
+    assert table.lookup(left, right).tolist() == expected
+    assert PairTable({}).lookup(left[:5], right[:5]).tolist() == [NEVER] * 5
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.text(max_size=20), st.text(alphabet="ab xé", max_size=40)), max_size=40))
+def test_batch_encoding_equals_one_by_one(batch_tokenizers, chunks):
+    chunks = chunks + ["aaaaaaa", "abababab", " the", "\x00\xff", "😉 é"]
+    for name, tok in batch_tokenizers.items():
+        got = tok._batch_encoder.encode(chunks)
+        assert got == [tok._encode_chunk(c.encode("utf-8")) for c in chunks], name
+
+
+@pytest.mark.parametrize("batch_min", [1, 50, 10**9], ids=["all-at-once", "some-then-the-rest", "one-by-one"])
+def test_encode_ordinary_same_ids_either_way(monkeypatch, gpt4, reference, big_corpus, batch_tokenizers, batch_min):
+    import zh.tokenizer.base as base
+
+    monkeypatch.setattr(base, "BATCH_MIN", batch_min)
+    gpt4._cache.clear()
+    half = len(big_corpus) // 2
+    assert gpt4.encode_ordinary(big_corpus[:half]) == reference.encode_ordinary(big_corpus[:half])
+    # the second half: some chunks are in the cache, some are new
+    assert gpt4.encode_ordinary(big_corpus) == reference.encode_ordinary(big_corpus)
+    for tok in batch_tokenizers.values():
+        tok._cache.clear()
+        assert tok.encode_ordinary(MIXED * 3 + big_corpus[:5000]) == [
+            i for chunk in tok._split(MIXED * 3 + big_corpus[:5000]) for i in tok._encode_chunk(chunk.encode())
+        ]
+    gpt4._cache.clear()
+
+
+def test_load_refuses_a_merge_that_ranks_before_its_parts(tmp_path):
+    lines = ["zh-bpe v1", "class BasicTokenizer", "pattern null", "bytes identity", "special 0", "merges 2", "97 98 300", "300 99 299"]
+    (tmp_path / "bad.model").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="line 8: expected a new id larger than the two it joins"):
+        Tokenizer.load(tmp_path / "bad.model")

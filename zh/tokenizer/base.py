@@ -9,7 +9,8 @@ A tokenizer is four pieces of state:
 - ``byte_ids``: the id of each of the 256 single bytes (``byte_ids[b] == b`` for the tokenizers
   you train; GPT-4 numbers them differently, its *byte shuffle*);
 - ``merges``: ``{(id1, id2): new_id}``, in the order they were learned (a smaller new id was
-  learned earlier, and is applied earlier when encoding);
+  learned earlier, and is applied earlier when encoding; so ``new_id`` is larger than ``id1``
+  and ``id2``);
 - ``special_tokens``: ``{"<|endoftext|>": id, ...}``, strings that bypass BPE entirely;
 - ``pattern``: the regex that splits text into chunks before BPE (``None``: no split).
 
@@ -42,11 +43,12 @@ import unicodedata
 import warnings
 from collections import Counter, deque
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import accumulate, islice, repeat
 from pathlib import Path
 
 import regex
 
+from zh.tokenizer.batch import MAX_ID, BatchEncoder
 from zh.tokenizer.train import train_fast
 
 #: The first line of every file that `Tokenizer.save` writes.
@@ -57,29 +59,54 @@ CACHE_MAX_CHUNK = 256
 CACHE_MAX_ENTRIES = 1 << 18
 #: Chunks with more bytes than this are encoded with a heap (see `Tokenizer._encode_long_chunk`).
 LONG_CHUNK = 64
+#: From this many new chunks in a text on, they are encoded together (see `zh.tokenizer.batch`).
+BATCH_MIN = 500
 # The rank of a pair that is not a merge: an int, because min() over ints alone is faster than
 # over ints mixed with a float("inf").
 _NEVER = sys.maxsize
 
 
+class _ManyNewChunks(Exception):
+    """A text has more new chunks than `_ChunkCache` encodes one by one."""
+
+
 class _ChunkCache(dict):
-    """``{chunk: ids}`` that encodes a chunk the first time it is looked up.
+    """``{chunk: ids}`` that encodes a new chunk when it is looked up, while ``budget`` lasts.
 
     ``dict.__getitem__`` calls ``__missing__`` for an absent key, from C: looking up a chunk seen
-    before costs no Python code at all.
+    before costs no Python code at all. Once ``budget`` new chunks have been encoded one by one,
+    the next one raises `_ManyNewChunks`, and the caller encodes the rest all together.
     """
 
     def __init__(self, encode):
         super().__init__()
         self.encode = encode  # str chunk -> its ids
+        self.budget = 0
 
     def __missing__(self, chunk: str):
+        if self.budget <= 0:
+            raise _ManyNewChunks
+        self.budget -= 1
         ids = self.encode(chunk)
-        if len(chunk) <= CACHE_MAX_CHUNK:
-            if len(self) >= CACHE_MAX_ENTRIES:  # keep memory bounded: start afresh
+        if len(chunk) <= CACHE_MAX_CHUNK:  # as `add` does, for one chunk
+            if len(self) >= CACHE_MAX_ENTRIES:
                 self.clear()
             self[chunk] = ids
         return ids
+
+    def add(self, chunks: list[str], encoded: list) -> None:
+        """Remember ``chunks[i] -> encoded[i]``, except for long chunks; start afresh when full."""
+        if len(self) + len(chunks) > CACHE_MAX_ENTRIES:  # keep memory bounded
+            self.clear()
+        # Keep copies of the chunks, made one after the other: the originals lie scattered among
+        # the text's other chunks, freed when the call ends, and keeping them would leave the
+        # allocator's free slots scattered too, which makes later calls measurably slower.
+        joined = "".join(chunks)
+        ends = list(accumulate(map(len, chunks)))
+        pairs = zip(map(joined.__getitem__, map(slice, [0, *ends], ends)), encoded)
+        if max(map(len, chunks), default=0) > CACHE_MAX_CHUNK:  # rare: filter in Python only then
+            pairs = ((chunk, ids) for chunk, ids in pairs if len(chunk) <= CACHE_MAX_CHUNK)
+        self.update(islice(pairs, CACHE_MAX_ENTRIES))
 
 
 def render_token(b: bytes) -> str:
@@ -107,7 +134,8 @@ class Tokenizer:
         self.special_tokens = {}
         self.vocab = self._build_vocab()
         self._cache = _ChunkCache(self._encode_new_chunk)  # valid as long as the merges do not change
-        self.__dict__.pop("_one_token_chunks", None)  # likewise
+        for derived in ("_one_token_chunks", "_batch_encoder"):  # likewise
+            self.__dict__.pop(derived, None)
         self.register_special_tokens(special_tokens)
 
     def _build_vocab(self) -> dict[int, bytes]:
@@ -234,20 +262,64 @@ class Tokenizer:
         """Whether BPE turns the bytes ``b`` of token ``idx`` back into that one token."""
         return self._encode_chunk(b) == [idx]
 
+    @functools.cached_property
+    def _batch_encoder(self) -> BatchEncoder | None:
+        """The merges laid out for `zh.tokenizer.batch` (``None`` if some id is too large for it)."""
+        if max(self.byte_ids + list(self.merges.values())) >= MAX_ID:
+            return None
+        return BatchEncoder(self.byte_ids, self.merges)
+
+    def _encode_chunks(self, chunks: list[str]) -> list[tuple[int] | list[int]]:
+        """The ids of each chunk: a table lookup for one-token chunks, BPE for the others.
+
+        Short chunks are encoded all at once (`zh.tokenizer.batch.BatchEncoder`) when there are
+        enough of them to pay for numpy's per-call cost, else one by one like long chunks.
+        """
+        out = list(map(self._one_token_chunks.get, chunks))
+        todo = [i for i, ids in enumerate(out) if ids is None]
+        if len(todo) >= BATCH_MIN and self._batch_encoder is not None:
+            short = [i for i in todo if len(chunks[i]) <= LONG_CHUNK]  # characters: at most 4x as many bytes
+            for i, ids in zip(short, self._batch_encoder.encode([chunks[i] for i in short])):
+                out[i] = ids
+        for i in todo:
+            if out[i] is None:
+                out[i] = self._encode_chunk(chunks[i].encode("utf-8"))
+        return out
+
     def _encode_new_chunk(self, chunk: str) -> tuple[int] | list[int]:
         ids = self._one_token_chunks.get(chunk)  # about half of the new chunks, on English
         return ids if ids is not None else self._encode_chunk(chunk.encode("utf-8"))
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` with BPE only: special tokens in it are treated as ordinary text."""
-        # Real text repeats its chunks (" the", ",", "\n"): the cache encodes each one the first
-        # time it is looked up and remembers it. The whole loop runs in C: map() looks every
-        # chunk up and hands its ids to out.extend (which copies a list or tuple without an
-        # iterator, unlike itertools.chain); deque(..., maxlen=0) just drives the iteration.
-        # Python code runs only for chunks the cache has not seen.
+        # Real text repeats its chunks (" the", ",", "\n"), so the tokenizer keeps a cache
+        # {chunk: ids}. If every chunk is in it, the whole loop runs in C: map() looks each one
+        # up and hands its ids to out.extend (which copies a list or tuple without an iterator,
+        # unlike itertools.chain); deque(..., maxlen=0) just drives the iteration. A few new
+        # chunks are encoded as they are met; many, and we start over with them all together.
+        chunks = self._split(text)
+        self._cache.budget = BATCH_MIN
         out = []
-        deque(map(out.extend, map(self._cache.__getitem__, self._split(text))), maxlen=0)
+        try:
+            deque(map(out.extend, map(self._cache.__getitem__, chunks)), maxlen=0)
+            return out
+        except _ManyNewChunks:
+            pass
+        table = self._chunk_table(chunks)
+        out = []
+        deque(map(out.extend, map(table.__getitem__, chunks)), maxlen=0)
+        del table  # before the chunks, for the same reason as in `_ChunkCache.add`
         return out
+
+    def _chunk_table(self, chunks: list[str]) -> dict[str, tuple[int] | list[int]]:
+        """``{chunk: ids}`` for every distinct chunk, from the cache or encoded now (and cached)."""
+        distinct = set(chunks)
+        table = dict(zip(distinct, map(self._cache.get, distinct)))
+        new = [chunk for chunk, ids in table.items() if ids is None]
+        encoded = self._encode_chunks(new)
+        table.update(zip(new, encoded))
+        self._cache.add(new, encoded)
+        return table
 
     def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
         """Encode ``text``, deciding what to do with special tokens found in it.
@@ -441,6 +513,8 @@ class Tokenizer:
         for p0, p1, idx in reader.items(reader.field("merges", int), lambda line: _ints(line, 3)):
             if p0 not in known_ids or p1 not in known_ids or idx in known_ids:
                 reader.fail(f"a merge of two known ids into a new id, not {p0} {p1} -> {idx}", back=1)
+            if idx < max(p0, p1):  # encoding relies on it: a token ranks after its parts
+                reader.fail(f"a new id larger than the two it joins (ids follow learning order), not {p0} {p1} -> {idx}", back=1)
             merges[(p0, p1)] = idx
             known_ids.add(idx)
         reader.expect_end()
