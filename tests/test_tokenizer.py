@@ -459,3 +459,25 @@ def test_load_refuses_a_merge_that_ranks_before_its_parts(tmp_path):
     (tmp_path / "bad.model").write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="line 8: expected a new id larger than the two it joins"):
         Tokenizer.load(tmp_path / "bad.model")
+
+
+def test_one_tokenizer_shared_by_threads(monkeypatch, gpt4, reference, big_corpus):
+    """Threads share the chunk cache; small limits and rapid thread switches exercise every path."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zh.tokenizer.base as base
+
+    monkeypatch.setattr(base, "BATCH_MIN", 20)
+    monkeypatch.setattr(base, "CACHE_MAX_ENTRIES", 300)  # cleared again and again under the threads
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    texts = [big_corpus[k * 7000 : k * 7000 + 9000] for k in range(24)]
+    try:
+        gpt4._cache.clear()
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(gpt4.encode_ordinary, texts * 2))
+    finally:
+        sys.setswitchinterval(old_interval)
+        gpt4._cache.clear()
+    assert got == [reference.encode_ordinary(t) for t in texts * 2]
