@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a session with a GPU runs, from the repository root, to test and measure zh.cuda.
 # Before, on the machine without a GPU (both folders are git-ignored; carry them along):
-#   cp -r /work/shared/wheels/gpu-py312 .whl/        # pycuda + dependencies for Python 3.12
+#   mkdir -p .whl && cp -r ../shared/wheels/gpu-py312 .whl/   # pycuda + dependencies for Python 3.12
 #   .venv/bin/python scripts/build_cubins.py build/cubins   # only used if the GPU machine lacks nvcc
 # Then on the GPU machine:
 #   ZH_COMMIT=<commit being measured> scripts/gpu_run.sh [WHEELS_DIR]
@@ -18,6 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 default_wheels=/work/shared/wheels/gpu-py312
 [ -d .whl/gpu-py312 ] && default_wheels=.whl/gpu-py312
+compgen -G ".whl/*.whl" >/dev/null && default_wheels=.whl   # the wheels copied straight into .whl/
 wheels=${1:-$default_wheels}
 out=${OUT:-/tmp/zh-gpu-out}
 py=${PYTHON:-python3}
