@@ -92,7 +92,7 @@ class BatchEncoder:
             self.ints[idx] = idx
 
     def encode(self, chunks: list[str]) -> list[list[int]]:
-        """BPE on each chunk's UTF-8 bytes (tiktoken's rule: lowest-ranked pair first, leftmost among equals).
+        """BPE on each chunk's UTF-8 bytes, with the result of `Tokenizer._encode_chunk` on each.
 
         Args:
             chunks: The chunks.
