@@ -481,3 +481,14 @@ def test_one_tokenizer_shared_by_threads(monkeypatch, gpt4, reference, big_corpu
         sys.setswitchinterval(old_interval)
         gpt4._cache.clear()
     assert got == [reference.encode_ordinary(t) for t in texts * 2]
+
+
+def test_ids_too_large_for_numpy_keys_encode_one_by_one():
+    from zh.tokenizer.batch import MAX_ID, BatchEncoder
+
+    with pytest.raises(ValueError, match="ids below"):
+        BatchEncoder(list(range(256)), {(97, 98): MAX_ID})
+    tok = BasicTokenizer()
+    tok._set_state(None, list(range(256)), {(97, 98): MAX_ID}, {})
+    assert tok._batch_encoder is None
+    assert [list(ids) for ids in tok._encode_chunks(["ab" * k for k in range(1, 600)])[:2]] == [[MAX_ID], [MAX_ID, MAX_ID]]

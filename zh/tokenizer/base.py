@@ -48,7 +48,7 @@ from pathlib import Path
 
 import regex
 
-from zh.tokenizer.batch import MAX_ID, BatchEncoder
+from zh.tokenizer.batch import BatchEncoder
 from zh.tokenizer.train import train_fast
 
 #: The first line of every file that `Tokenizer.save` writes.
@@ -265,9 +265,10 @@ class Tokenizer:
     @functools.cached_property
     def _batch_encoder(self) -> BatchEncoder | None:
         """The merges laid out for `zh.tokenizer.batch` (``None`` if some id is too large for it)."""
-        if max(self.byte_ids + list(self.merges.values())) >= MAX_ID:
+        try:
+            return BatchEncoder(self.byte_ids, self.merges)
+        except ValueError:  # ids of MAX_ID or more: such a tokenizer encodes one chunk at a time
             return None
-        return BatchEncoder(self.byte_ids, self.merges)
 
     def _encode_chunks(self, chunks: list[str]) -> list[tuple[int] | list[int]]:
         """The ids of each chunk: a table lookup for one-token chunks, BPE for the others.

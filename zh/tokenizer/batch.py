@@ -79,16 +79,22 @@ class BatchEncoder:
     Args:
         byte_ids: ``byte_ids[b]``: the id of byte ``b``.
         merges: ``{(id1, id2): new_id}``; each ``new_id`` is larger than ``id1`` and ``id2``.
+
+    Raises:
+        ValueError: an id is `MAX_ID` or more (two of them must fit in one 64-bit key).
     """
 
     def __init__(self, byte_ids: list[int], merges: dict[tuple[int, int], int]):
+        ids = [*byte_ids, *merges.values()]
+        if max(ids) >= MAX_ID:
+            raise ValueError(f"BatchEncoder handles ids below {MAX_ID}, not {max(ids)}")
         self.byte_ids = np.array(byte_ids, dtype=np.int64)
         self.pairs = PairTable(merges)
         # The returned ids are these very int objects, those of byte_ids and merges, as in
         # Tokenizer._encode_chunk: a cache of thousands of id lists reads back faster when its
         # lists share one object per id than when each holds its own copies, all over memory.
-        self.ints = np.empty(max([*byte_ids, *merges.values()]) + 1, dtype=object)
-        for idx in [*byte_ids, *merges.values()]:
+        self.ints = np.empty(max(ids) + 1, dtype=object)
+        for idx in ids:
             self.ints[idx] = idx
 
     def encode(self, chunks: list[str]) -> list[list[int]]:
