@@ -38,7 +38,7 @@ def _check(A, B, kernel, **tiles):
 def test_source_constants_are_the_launchers(kernel):
     spec = KERNELS[kernel]
     assert _defines(spec.file) == spec.constants()
-    assert f"__global__ void" in source(spec.file) and re.search(rf"\b{spec.entry}\(", source(spec.file))
+    assert "__global__ void" in source(spec.file) and re.search(rf"\b{spec.entry}\(", source(spec.file))
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
