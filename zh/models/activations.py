@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zh.models.training import sgd
+from zh.models.training import autograd_grads, eval_mode, sgd
 from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 #: Kaiming's gain for tanh: the factor that undoes tanh's squashing of unit-variance inputs.
@@ -109,10 +109,7 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
         if diagnostics:
             for layer in model.layers:
                 layer.out.retain_grad()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        return loss, [p.grad for p in params]
+        return loss, autograd_grads(loss, params)
 
     def record(step_lr, params, grads):
         ud.append([math.log10((step_lr * g).std() / p.std()) for p, g in zip(params, grads)])
@@ -126,12 +123,8 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
 @torch.no_grad()
 def split_loss(model: Sequential, X: torch.Tensor, Y: torch.Tensor) -> float:
     """Mean cross-entropy of ``model`` on a whole split, in eval mode (BatchNorm uses its running statistics)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return F.cross_entropy(model(X), Y).item()
-    finally:
-        model.train(was_training)
 
 
 def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:

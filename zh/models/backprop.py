@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zh.models.training import sgd
+from zh.models.training import autograd_grads, sgd
 
 PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 
@@ -193,10 +193,8 @@ def train(
             return loss, [grads[k] for k in params]
         for p in params.values():
             p.requires_grad_(True)
-            p.grad = None
         loss, _ = forward(params, Xb, Yb)
-        loss.backward()
-        return loss, [p.grad for p in params.values()]
+        return loss, autograd_grads(loss, list(params.values()))
 
     kwargs.setdefault("decay_at", 0.5)
     return sgd(list(params.values()), grads_of, X, Y, steps, **kwargs)

@@ -5,20 +5,39 @@ Page: [makemore / MLP](../makemore/mlp.md) derives it step by step.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Callable
 
 import torch
 import torch.nn as nn
 
 
+@contextlib.contextmanager
+def eval_mode(model) -> Iterator[None]:
+    """Put ``model`` (a ``torch.nn.Module`` or a `zh.nn.layers.Module`) in eval mode for a block,
+    then back in the mode it was in, whatever happens inside."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The gradients of ``loss`` with respect to ``params``, by ``loss.backward()`` from zero."""
+    for p in params:
+        p.grad = None
+    loss.backward()
+    return [p.grad for p in params]
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     """The model's mean cross-entropy loss over all of ``(X, Y)``, without gradients."""
-    was_training = model.training
-    model.eval()
-    _, loss = model(X, Y)
-    model.train(was_training)
-    return loss.item()
+    with eval_mode(model):
+        return model(X, Y)[1].item()
 
 
 def sgd(
@@ -97,9 +116,6 @@ def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, ba
 
     def grads_of(Xb, Yb):
         _, loss = model(Xb, Yb)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        return loss, [p.grad for p in params]
+        return loss, autograd_grads(loss, params)
 
     return sgd(params, grads_of, X, Y, steps, batch_size=batch_size, lr=lr, generator=generator)
