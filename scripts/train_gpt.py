@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 
 from zh.data import load_shakespeare
-from zh.models.gpt import GPT, GPTConfig
+from zh.models.gpt import GPT, GPTConfig, attention_maps
 from zh.models.training import eval_mode
 
 TRAIN_CHARS, VAL_CHARS = 1_003_854, 111_540  # the 90/10 split of tiny shakespeare's 1,115,394 characters
@@ -53,6 +53,8 @@ PRESETS = {
 }
 QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=20, warmup=5,
              eval_interval=10, eval_iters=2)
+# a line of the validation text whose attention maps the results keep, for the GPT page to draw
+ATTENTION_TEXT = "BAPTISTA:\nGood morrow, neighbour Gremio."
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
 
 
@@ -294,14 +296,33 @@ def main(argv=None) -> dict | None:
         prompt = torch.tensor([[chars.index("\n")]], device=args.device)
         ids = model.generate(prompt, args.sample_chars, generator=torch.Generator(args.device).manual_seed(42))
         sample = "".join(chars[i] for i in ids[0].tolist())
+        maps = validation_attention(model, chars, val)
         out = record(args, model, history, train_seconds, time.perf_counter() - wall_start, val_full, sample,
-                     world, load_start)
+                     maps, world, load_start)
     if distributed:
         dist.destroy_process_group()
     return out
 
 
-def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sample, world, load_start) -> dict:
+def validation_attention(model: GPT, chars: list[str], val: torch.Tensor) -> dict:
+    """The attention maps of every layer and head on `ATTENTION_TEXT`, a line of the validation text.
+
+    Row ``i`` of a map is kept up to its diagonal (the rest is 0 by causality) as a string of numbers
+    with 3 decimals, which keeps the JSON small.
+    A model with a shorter context reads the line's last ``block_size`` characters.
+    """
+    text = ATTENTION_TEXT[-model.config.block_size:]
+    ids = torch.tensor([[chars.index(c) for c in text]], device=val.device)
+    windows = val.unfold(0, ids.size(1), 1)
+    assert (windows == ids).all(1).any(), "ATTENTION_TEXT must be a line of the validation text"
+    maps = attention_maps(model, ids)[:, 0].float()  # (n_layer, n_head, T, T)
+    rows = [[[" ".join(f"{p:.3f}" for p in row[: i + 1]) for i, row in enumerate(head.tolist())] for head in layer]
+            for layer in maps]
+    return {"text": text, "maps": rows}
+
+
+def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sample, maps, world,
+           load_start) -> dict:
     """Add this run to ``train_gpt.json`` (the runs of other presets are kept) and rewrite the table."""
     out_dir = Path(args.out_dir or results.RESULTS)
     path = out_dir / "train_gpt.json"
@@ -326,6 +347,7 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
         "environment": results.environment(),
         "history": history,
         "sample": sample,
+        "attention": maps,
     }
     rows = [
         "| run | parameters | layers/heads/width | context | batch | steps | train | val | val (whole split) "
