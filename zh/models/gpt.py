@@ -118,6 +118,7 @@ def causal_mask(t_q: int, t_k: int, device=None) -> torch.Tensor:
     return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(diagonal=t_k - t_q)
 
 
+# --8<-- [start:kv_cache]
 class KVCache:
     """The keys and values of the positions a model has already read, so a new token attends to them without recomputing.
 
@@ -143,6 +144,7 @@ class KVCache:
         self.buffer[layer, 0, :, :, self.length:end] = k
         self.buffer[layer, 1, :, :, self.length:end] = v
         return self.buffer[layer, 0, :, :, :end], self.buffer[layer, 1, :, :, :end]
+        # --8<-- [end:kv_cache]
 
 
 # --8<-- [start:self_attention]
@@ -240,6 +242,7 @@ class Block(nn.Module):
         # --8<-- [end:block]
 
 
+# --8<-- [start:embeddings]
 class Embeddings(nn.Module):
     """Token embedding plus learned position embedding, then dropout.
 
@@ -276,6 +279,7 @@ class Embeddings(nn.Module):
             raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
         pos = torch.arange(start, start + T, device=idx.device)
         return self.dropout(self.tok(idx) + self.pos(pos))
+        # --8<-- [end:embeddings]
 
 
 # --8<-- [start:gpt]
