@@ -114,7 +114,9 @@ def layernorm_backward(
         The gradient with respect to the input ``x``, the shape of ``dy``.
     """
     if dy.shape != xhat.shape or dy.ndim < 1:
-        raise ValueError(f"dy and xhat must have the same shape (..., n), got {tuple(dy.shape)} and {tuple(xhat.shape)}")
+        raise ValueError(
+            f"dy and xhat must have the same shape (..., n), got {tuple(dy.shape)} and {tuple(xhat.shape)}"
+        )
     if var.shape == dy.shape[:-1]:
         var = var.unsqueeze(-1)
     elif var.shape != dy.shape[:-1] + (1,):
