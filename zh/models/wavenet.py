@@ -31,12 +31,12 @@ class WaveNetConfig:
     ``n_consecutive == block_size`` gives the flat MLP of part 3 (one level that reads everything).
     """
 
-    vocab_size: int = field(default=27, metadata={"help": "number of characters, the boundary token included"})
-    block_size: int = field(default=8, metadata={"help": "how many previous characters the model reads"})
-    n_embd: int = field(default=24, metadata={"help": "size of each character's embedding vector"})
-    n_hidden: int = field(default=128, metadata={"help": "width of each level's hidden layer"})
+    vocab_size: int = field(default=27, metadata={"help": "Number of characters, the boundary token included."})
+    block_size: int = field(default=8, metadata={"help": "How many previous characters the model reads."})
+    n_embd: int = field(default=24, metadata={"help": "Size of each character's embedding vector."})
+    n_hidden: int = field(default=128, metadata={"help": "Width of each level's hidden layer."})
     n_consecutive: int = field(default=2, metadata={
-        "help": "positions fused per level; block size must be a power of it (equal to it: one flat level)"})
+        "help": "Positions fused per level; the block size must be a power of it (equal to it: one flat level)."})
 
     @property
     def levels(self) -> int:
