@@ -145,23 +145,35 @@ class WaveNet(nn.Module):
         return logits, None if targets is None else F.cross_entropy(logits, targets)
 
     # --8<-- [start:convolve]
-    def convolve(self, idx: torch.Tensor) -> torch.Tensor:
+    def convolve(self, idx: torch.Tensor, via: str = "conv1d") -> torch.Tensor:
         """Logits at every position of ``idx`` ``(B, T)`` at once: ``(B, T, vocab_size)``.
 
         Position ``t`` reads ``idx[:, t - block_size + 1 : t + 1]``, with boundary tokens (id 0)
         before the start: exactly the context the tree reads. Each ``FlattenConsecutive(n)`` +
-        ``Linear`` pair becomes a causal ``conv1d`` with kernel ``n`` and the Linear's weights;
+        ``Linear`` pair becomes a causal convolution with kernel ``n`` and the Linear's weights;
         its dilation is how far apart the positions it fuses lie (1, then n, n**2...).
+
+        Args:
+            idx: ``(B, T)`` character ids.
+            via: ``"conv1d"``: ``torch.nn.functional.conv1d``. ``"matmul"``: the same
+                convolution as the Linear applied to ``n`` shifted copies of the sequence, side
+                by side (faster on a CPU for these small channel counts).
         """
+        if via not in ("conv1d", "matmul"):
+            raise ValueError(f"via must be 'conv1d' or 'matmul', got {via!r}")
         x = F.pad(idx, (self.config.block_size - 1, 0))  # (B, T + block_size - 1); id 0 = boundary
         dilation, fuse = 1, None
         for layer in self.layers:
             if isinstance(layer, FlattenConsecutive):
                 fuse = layer.n  # fused by the Linear that follows, as a convolution
             elif fuse is not None:
-                # weight (n * C_in, C_out): row block k multiplies the k-th oldest of the n fused positions
-                kernel = layer.weight.view(fuse, -1, layer.out_features).permute(2, 1, 0)  # (C_out, C_in, n)
-                x = F.conv1d(x.transpose(1, 2), kernel, layer.bias, dilation=dilation).transpose(1, 2)
+                length = x.shape[1] - (fuse - 1) * dilation  # outputs of a convolution without padding
+                if via == "conv1d":
+                    # weight (n * C_in, C_out): row block k multiplies the k-th oldest fused position
+                    kernel = layer.weight.view(fuse, -1, layer.out_features).permute(2, 1, 0)  # (C_out, C_in, n)
+                    x = F.conv1d(x.transpose(1, 2), kernel, layer.bias, dilation=dilation).transpose(1, 2)
+                else:
+                    x = layer(torch.cat([x[:, k * dilation : k * dilation + length] for k in range(fuse)], dim=-1))
                 dilation, fuse = dilation * fuse, None
             else:
                 x = layer(x)  # Embedding, BatchNorm1d, Tanh, Linear act on the last dimension
