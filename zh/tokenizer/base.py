@@ -60,6 +60,7 @@ class Tokenizer:
     # ---- state ---------------------------------------------------------------------------
 
     def _set_state(self, pattern, byte_ids, merges, special_tokens):
+        # The one place where the state is set (by __init__, train and load); subclasses extend it.
         self.pattern = pattern
         self.byte_ids = list(byte_ids)
         self.merges = dict(merges)
@@ -231,7 +232,7 @@ class Tokenizer:
             KeyError: no token has these bytes.
         """
         if isinstance(text_or_bytes, str):
-            key = text_or_bytes.encode("utf-8", errors="surrogatepass")
+            key = text_or_bytes.encode("utf-8")
         elif isinstance(text_or_bytes, (bytes, bytearray)):
             key = bytes(text_or_bytes)
         else:
