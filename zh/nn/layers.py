@@ -113,24 +113,33 @@ class BatchNorm1d(Module):
                 f"got shape {tuple(x.shape)}"
             )
         if self.training:
-            dims = tuple(range(x.ndim - 1))  # every dimension but the channels
-            m = x.numel() // self.dim
-            if m < 2:
-                raise ValueError(
-                    f"BatchNorm1d in training mode needs more than 1 value per channel to estimate a variance, "
-                    f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
-                )
-            mean = x.mean(dims)
-            var = x.var(dims, correction=1 if self.unbiased else 0)
+            mean, var, m = self.batch_statistics(x)
             with torch.no_grad():  # the buffers are statistics, not part of the graph
-                unbiased_var = var if self.unbiased else var * m / (m - 1)
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
+                self.update_running(mean, var if self.unbiased else var * m / (m - 1))
         else:
             mean, var = self.running_mean, self.running_var
         xhat = (x - mean) / torch.sqrt(var + self.eps)
         self.out = self.gamma * xhat + self.beta
         return self.out
+
+    def batch_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Each channel's mean and variance over the batch (every dimension but the last), and the count ``m``.
+
+        The variance is the one that normalises: biased, or unbiased when ``unbiased=True``.
+        """
+        dims = tuple(range(x.ndim - 1))
+        m = x.numel() // self.dim
+        if m < 2:
+            raise ValueError(
+                f"BatchNorm1d in training mode needs more than 1 value per channel to estimate a variance, "
+                f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
+            )
+        return x.mean(dims), x.var(dims, correction=1 if self.unbiased else 0), m
+
+    def update_running(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
+        """Move the running buffers (in place) a ``momentum`` step towards this batch's statistics."""
+        self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+        self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
 
     def parameters(self) -> list[torch.Tensor]:
         """``[gamma, beta]`` (the running statistics are buffers, not parameters)."""
