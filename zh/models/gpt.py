@@ -173,7 +173,7 @@ class SelfAttention(nn.Module):
         self.fast, self.record, self.probs = True, False, None
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        """``(B, T, n_embd)`` → ``(B, T, n_embd)``; with ``kv_cache``, also attend to the cached positions of ``layer``."""
+        """``(B, T, n_embd)`` → ``(B, T, n_embd)``; with ``kv_cache``, also attend to ``layer``'s cached positions."""
         B, T, C = x.shape
         # (B, T, 3C) -> three (B, n_head, T, d_head): the heads become a batch dimension
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
@@ -395,7 +395,7 @@ class GPT(nn.Module):
 
 
 def set_fast_attention(model: nn.Module, fast: bool) -> None:
-    """Switch every `SelfAttention` in ``model`` to ``scaled_dot_product_attention`` (``True``) or the written-out `attention`."""
+    """Switch every `SelfAttention` in ``model`` to the fused kernel (``fast=True``) or the written-out `attention`."""
     for module in model.modules():
         if isinstance(module, SelfAttention):
             module.fast = fast
