@@ -120,7 +120,7 @@ def causal_mask(t_q: int, t_k: int, device=None) -> torch.Tensor:
 
 # --8<-- [start:kv_cache]
 class KVCache:
-    """The keys and values of the positions a model has already read, so a new token attends to them without recomputing.
+    """Keys and values of the positions already read, kept so that new tokens attend to them without recomputing.
 
     One pre-allocated buffer ``(n_layer, 2, B, n_head, block_size, d_head)``; `GPT.forward` writes
     each layer's new keys and values at ``length`` and then advances ``length``.
