@@ -353,8 +353,8 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
     }
     rows = [
         "| run | parameters | layers/heads/width | context | batch | steps | train | val | val (whole split) "
-        "| training time | load average (1 min) start → end |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| training time | processes × threads | load average (1 min) start → end |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, r in runs.items():
         c = r["config"]
@@ -362,7 +362,8 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
             f"| {name} | {r['params']:,} | {c['n_layer']}/{c['n_head']}/{c['n_embd']} | {c['block_size']} "
             f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} "
             f"| {r['val_full']:.4f} "
-            f"| {r['train_seconds']:.0f} s | {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
+            f"| {r['train_seconds']:.0f} s | {r['processes']} × {r['threads']} "
+            f"| {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
         )
     results.write("train_gpt", {"runs": runs}, "\n".join(rows), out_dir=out_dir)
     return runs[args.name]
