@@ -44,3 +44,13 @@ def test_the_torch_nn_reference_is_the_same_function_class():
         layer.linear2.load_state_dict(block.mlp.proj.state_dict())
     idx = torch.randint(0, 65, (3, 16))
     torch.testing.assert_close(ref(idx, idx)[1], zh(idx, idx)[1])
+
+
+def test_committed_results_are_a_full_run_and_meet_the_targets():
+    data = json.loads((SCRIPT.parent.parent / "docs" / "results" / "bench_gpt.json").read_text())
+    assert not data["quick"] and data["threads"] == 2 and data["repeats"] == 5
+    training, generation = data["training"], data["generation"]
+    assert training["shape"]["n_embd"] == 128 and training["shape"]["batch_size"] == 12
+    assert training["ratio"] >= 0.9
+    assert generation["new_tokens"] == 256 and generation["shape"]["block_size"] == 256
+    assert generation["same_tokens"] and generation["speedup"] >= 5

@@ -95,3 +95,21 @@ def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_
     torch.manual_seed(1337)
     init = train_gpt.GPT(train_gpt.GPTConfig(vocab_size=65, n_layer=2, n_head=2, n_embd=32, block_size=32)).double()
     assert not torch.allclose(init.state_dict()["embed.tok.weight"], a["embed.tok.weight"])
+
+
+def test_committed_runs_are_full_runs_of_their_presets():
+    """docs/results/train_gpt.json holds the two full runs the GPT page shows, with what the page says of them."""
+    runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
+    assert set(runs) == {"nanogpt-cpu", "best"}
+    for name, run in runs.items():
+        preset = train_gpt.PRESETS[name]
+        assert not run["quick"] and run["processes"] == 2 and run["threads"] == 1
+        assert all(run["config"][k] == preset[k] for k in train_gpt.MODEL_FIELDS)
+        assert all(run["settings"][k] == v for k, v in preset.items() if k not in train_gpt.MODEL_FIELDS)
+        assert run["history"][-1]["step"] == run["steps"] and run["history"][-1]["val"] == run["val"]
+        assert run["attention"]["text"] == train_gpt.ATTENTION_TEXT and len(run["sample"]) == 501
+    nano, best = runs["nanogpt-cpu"], runs["best"]
+    assert nano["steps"] == 2000 and nano["params"] == 809_856
+    assert nano["val_full"] <= 1.89  # nanoGPT's own train.py: 1.886 (its estimate on 20 batches)
+    assert best["train_seconds"] <= 900 and best["wall_seconds"] <= 900
+    assert best["val_full"] < 1.543  # nanoGPT's larger CPU setting, 754 s on this machine
