@@ -171,8 +171,9 @@ class Visit:
             page.remove_listener("requestfailed", on_failed)
 
     @staticmethod
-    def _settled(page, script, timeout_ms=10_000):
-        """Poll until typesetting has left no raw math (or the time is up): MathJax works after load."""
+    def _settled(page, script, timeout_ms=2_000):
+        """Raw math left once typesetting is done: MathJax (if the page loads it) typesets after load."""
+        page.evaluate("async () => { const s = window.MathJax && MathJax.startup; if (s && s.promise) await s.promise; }")
         found = page.evaluate(script)
         for _ in range(timeout_ms // 200):
             if not found:
