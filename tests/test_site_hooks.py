@@ -53,3 +53,11 @@ def test_a_failing_block_stops_the_build(tmp_path):
 def test_a_figure_must_be_a_graph_or_a_plot(tmp_path):
     result = build(tmp_path, "# P\n\n```python\nx = 3\n```\n\n<!-- figure: x -->\n")
     assert result.returncode != 0 and "expected a graphviz graph or a matplotlib figure, got int" in result.stderr
+
+
+def test_a_figure_of_none_shows_nothing(tmp_path):
+    result = build(tmp_path, "# P\n\n```python\nresults = None\n```\n\nNothing measured yet.\n\n<!-- figure: results | A plot -->\n")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert "<figure" not in html and "A plot" not in html and "Nothing measured yet." in html
+    assert not (tmp_path / "site" / "figures").exists()

@@ -8,7 +8,8 @@ At build time the page's code blocks run exactly as the tests run them (``sybil_
 up to that comment; the expression is then evaluated in the page's namespace. Its value, a
 graphviz graph or a matplotlib figure, is rendered to SVG, added to the site next to the page
 (``figures/<page>-<n>.svg``) and shown in place of the comment. Readers see no comment, and
-no picture on the site is drawn by hand.
+no picture on the site is drawn by hand. An expression that evaluates to ``None`` (a plot of
+data that does not exist yet) shows nothing: no empty frame.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ _svgs: dict[str, list[str]] = {}  # cache key -> rendered SVGs of one page, in p
 _pages: dict[str, list[tuple[str, str]]] = {}  # page src_uri -> [(figure uri relative to the page, caption)]
 
 
-def _to_svg(obj) -> str:
+def _to_svg(obj) -> str | None:
+    if obj is None:
+        return None
     if hasattr(obj, "pipe"):  # graphviz.Digraph / graphviz.Source
         return obj.pipe(format="svg", encoding="utf-8")
     fig = getattr(obj, "figure", obj)  # accept an Axes as well as a Figure
@@ -86,6 +89,9 @@ def on_files(files, config):
         stem = PurePosixPath(file.src_uri).with_suffix("")
         _pages[file.src_uri] = []
         for n, (svg, caption) in enumerate(zip(_svgs[key], captions), 1):
+            if svg is None:
+                _pages[file.src_uri].append((None, caption))
+                continue
             name = f"{stem.name}-{n}.svg"
             files.append(File.generated(config, str(stem.parent / "figures" / name), content=svg))
             _pages[file.src_uri].append((f"figures/{name}", caption))
@@ -97,6 +103,8 @@ def on_page_markdown(markdown, page, config, files):
 
     def replace(match):
         uri, caption = next(figures)
+        if uri is None:
+            return ""
         alt = caption or match["expr"]
         cap = f"\n  <figcaption>{caption}</figcaption>" if caption else ""
         return f'<figure class="zh-figure" markdown="span">\n  ![{alt}]({uri}){cap}\n</figure>'

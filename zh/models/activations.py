@@ -141,29 +141,37 @@ def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:
     ]
 
 
-def _histograms(model: Sequential, values, title: str, ax=None):
+# 7 inches: the width of a page's column, so the 8-point legend is read at its size
+_FIGSIZE = (7, 3.2)
+
+
+def _histograms(model: Sequential, values, title: str, xlabel: str, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(9, 3.2)).gca()
+        ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
     for i, layer in enumerate(model.layers):
         if isinstance(layer, Tanh):
             t = values(layer).detach()
             hy, hx = torch.histogram(t.float().flatten(), bins=60, density=True)
-            ax.plot(hx[:-1], hy, label=f"layer {i} ({layer!r}): mean {t.mean():+.2f}, std {t.std():.2e}")
-    ax.legend(fontsize=7)
+            ax.plot(hx[:-1], hy, label=f"layer {i}: mean {t.mean():+.2f}, std {t.std():.3g}")
+    ax.legend(fontsize=8)
     ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
     return ax
 
 
 def activation_histograms(model: Sequential, ax=None):
     """Histograms of each Tanh layer's last output: saturated layers pile up at -1 and +1."""
-    return _histograms(model, lambda layer: layer.out, "activation distribution (tanh outputs)", ax)
+    return _histograms(model, lambda layer: layer.out, "activation distribution", "tanh output", ax)
 
 
 def gradient_histograms(model: Sequential, ax=None):
     """Histograms of the loss gradient at each Tanh layer's output (needs ``train(..., diagnostics=True)``)."""
-    return _histograms(model, lambda layer: layer.out.grad, "gradient distribution (at tanh outputs)", ax)
+    return _histograms(
+        model, lambda layer: layer.out.grad, "gradient distribution", "gradient of the loss at the tanh output", ax
+    )
 
 
 def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
@@ -171,13 +179,13 @@ def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(9, 3.2)).gca()
+        ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
     for j, p in enumerate(model.parameters()):
         if p.ndim == 2:
             ax.plot([row[j] for row in ud], label=f"parameter {j} {tuple(p.shape)}", lw=0.8)
     ax.axhline(-3, color="k", ls="--", lw=0.8)
     ax.set_xlabel("step")
     ax.set_ylabel("log10(update / data)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax.set_title("update-to-data ratio")
     return ax
