@@ -49,7 +49,7 @@ for v in (x1, w1, x2, w2):
 assert (x1.grad, w1.grad, x2.grad, w2.grad) == (92.0, -23.0, 46.0, 86.25)
 
 # %%
-draw_dot(loss, rankdir="TB")  # inputs at the top, the loss at the bottom
+draw_dot(loss, rankdir="TB")  # inputs at the top
 
 # %% [markdown]
 # ## A neuron

@@ -1,10 +1,10 @@
-"""The MLP language model of makemore part 3, built from ``zh.nn`` layers, with its diagnostics.
+"""The MLP language model of Karpathy's lecture *Building makemore Part 3*, built from ``zh.nn`` layers, with its diagnostics.
 
 Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 
 ``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
-initialised either naively (every weight ``randn``, as the series starts) or with Kaiming's
-scale ``gain / sqrt(fan_in)``. ``train`` is the series' loop (minibatch SGD, step decay of the
+initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
+scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
 learning rate); the ``*_histograms`` and ``update_ratio_plot`` functions draw the figures that
 show whether a network is healthy.
 """
@@ -46,7 +46,7 @@ def mlp(
         batchnorm: Put a BatchNorm1d after each hidden Linear (which then has no bias).
         init: ``"kaiming"``: hidden weights ``gain * randn / sqrt(fan_in)``, output weights
             scaled by 0.1 and zero biases, so the first loss is close to ``log(vocab_size)``.
-            ``"naive"``: every weight and bias plain ``randn`` (the series' first attempt).
+            ``"naive"``: every weight and bias plain ``randn`` (the lecture's first attempt).
         gain: The Kaiming gain of the hidden layers (ignored by ``"naive"``).
         generator: The ``torch.Generator`` for all initial values.
 
@@ -94,7 +94,7 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
         steps: Number of updates.
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
-        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the series' step decay),
+        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the lecture's step decay),
             ``generator``, as for `zh.models.training.sgd`.
 
     Returns:
