@@ -6,7 +6,7 @@ Page: [makemore / MLP](../makemore/mlp.md#the-makemore-command) shows it in use.
     python -m zh makemore names.txt --resume --max-steps 5000      # continue from the checkpoint
     python -m zh makemore names.txt --sample-only --num-samples 20 # samples, labelled in train / new
 
-Every model of the series is one line of ``MODELS``; the model's options (``--n-embd``...)
+Every character model of this site is one line of ``MODELS``; the model's options (``--n-embd``...)
 are made from the fields of its config dataclass. A checkpoint is written only when the
 validation loss beats the one it records, so a worse run never replaces a better model.
 """

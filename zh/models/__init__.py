@@ -1,1 +1,1 @@
-"""The language models of the series, one file per model and one page per file."""
+"""The makemore language models, one file per model and one page per file."""

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 @dataclass
 class MLPConfig:
-    """The shape of an ``MLP``; the defaults are the series' reference model (11,897 parameters).
+    """The shape of an ``MLP``; the defaults are the reference model of Karpathy's lecture (11,897 parameters).
 
     Attributes:
         vocab_size: Number of characters, the boundary token included.

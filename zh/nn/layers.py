@@ -7,7 +7,7 @@ Each layer is a callable with ``parameters()``; ``out`` keeps the last output so
 diagnostic plots can look inside a trained network. Two deliberate differences from ``torch.nn``:
 
 - ``Linear.weight`` has shape ``(in_features, out_features)`` and the layer computes
-  ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
+  ``x @ weight + bias`` (the layout of Karpathy's makemore lectures); ``torch.nn.Linear`` stores the transpose.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input.
 """
@@ -86,14 +86,14 @@ class BatchNorm1d(Module):
     Which variance? With the default ``unbiased=False`` this layer matches
     ``torch.nn.BatchNorm1d`` exactly: the batch is normalised with the biased variance
     (divide by ``m``) while ``running_var`` tracks the unbiased one (divide by ``m - 1``).
-    ``unbiased=True`` normalises with the unbiased variance too, as the series' hand-written
+    ``unbiased=True`` normalises with the unbiased variance too, as the lectures' hand-written
     code does (``x.var(0)``); the manual-backprop page derives that version.
 
     Args:
         dim: Number of channels ``C``.
         eps: Added to the variance before the square root, so a constant channel gives 0, not NaN.
         momentum: Weight of the current batch in the running statistics.
-        unbiased: Normalise with the unbiased batch variance (the series) instead of the biased one (torch).
+        unbiased: Normalise with the unbiased batch variance (the lectures) instead of the biased one (torch).
     """
 
     def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, unbiased: bool = False):
