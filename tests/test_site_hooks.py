@@ -125,11 +125,14 @@ def test_printed_text_shows_under_its_block_and_hidden_checks_show_nothing(proje
 
 def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     (project / "docs" / "index.md").write_text(OUTPUTS)
-    tests = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs")
+    (project / "docs" / "other.md").write_text("# Other\n\n```python\nprint('other page')\n```\n")
+    # As `make test` runs it: two workers, one page per worker at a time.
+    tests = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "docs")
     assert tests.returncode == 0, tests.stdout
     assert "x is 2" not in tests.stdout  # pytest captured it as usual
     record = load_record(project / "docs" / "index.md")
     assert [(o["line"], o["text"]) for o in record["outputs"]] == [(3, "x is 2\n"), (27, "inside a note, <b>not bold</b>\n")]
+    assert load_record(project / "docs" / "other.md")["outputs"][0]["text"] == "other page\n"
 
     assert build(project, OUTPUTS).returncode == 0
     assert (project / "runs.txt").read_text() == "run\n"  # the build reused pytest's run
@@ -139,6 +142,7 @@ def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     assert build(project, edited).returncode == 0, "the edited page must run again"
     assert (project / "runs.txt").read_text() == "run\nrun\n"
     assert outputs(project)[0] == "x is 7\n"
+    assert len(list((project / "cache").glob("*.json"))) == 2  # the old record of index.md is gone
 
 
 def test_a_partial_or_failing_run_records_nothing(project):
