@@ -98,7 +98,8 @@ def build(project, page):
 
 def outputs(project):
     html = (project / "site" / "index.html").read_text()
-    return [part.split("</code>")[0] for part in html.split('zh-output no-copy highlight"><pre><span></span><code>')[1:]]
+    cells = html.split('zh-output no-copy highlight"><pre><span></span><code>')[1:]
+    return [cell.split("</code>")[0] for cell in cells]
 
 
 def test_figures_are_rendered_from_page_objects(project):
@@ -131,7 +132,10 @@ def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     assert tests.returncode == 0, tests.stdout
     assert "x is 2" not in tests.stdout  # pytest captured it as usual
     record = load_record(project / "docs" / "index.md")
-    assert [(o["line"], o["text"]) for o in record["outputs"]] == [(3, "x is 2\n"), (27, "inside a note, <b>not bold</b>\n")]
+    assert [(o["line"], o["text"]) for o in record["outputs"]] == [
+        (3, "x is 2\n"),
+        (27, "inside a note, <b>not bold</b>\n"),
+    ]
     assert load_record(project / "docs" / "other.md")["outputs"][0]["text"] == "other page\n"
 
     assert build(project, OUTPUTS).returncode == 0
@@ -150,7 +154,8 @@ def test_a_partial_or_failing_run_records_nothing(project):
     assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs").returncode != 0
     assert load_record(project / "docs" / "index.md") is None
     (project / "docs" / "index.md").write_text(OUTPUTS)
-    assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs", "-k", "line:3").returncode == 0
+    only_first = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs", "-k", "line:3")
+    assert only_first.returncode == 0
     assert load_record(project / "docs" / "index.md") is None
 
 

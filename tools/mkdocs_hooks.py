@@ -56,7 +56,8 @@ def run_page(path: Path) -> dict | None:
             except SkipTest:
                 continue
             except Exception as exc:
-                raise PluginError(f"{path}, line {example.line}: a code block failed: {type(exc).__name__}: {exc}") from exc
+                failure = f"{type(exc).__name__}: {exc}"
+                raise PluginError(f"{path}, line {example.line}: a code block failed: {failure}") from exc
     return document.record
 
 
