@@ -82,7 +82,7 @@ def test_batchnorm_matches_torch_in_training_and_eval(shape):
 
 
 def test_batchnorm_unbiased_is_the_series_formula():
-    """unbiased=True normalises with x.var(0) (divide by m-1), as the lectures' code; running_var is the same as torch's."""
+    """unbiased=True normalises with x.var(0) (divide by m-1), as the lectures do; running_var is torch's."""
     x = _leaf(10, 4) * 2
     ours, ref = BatchNorm1d(4, unbiased=True), torch.nn.BatchNorm1d(4)
     out = ours(x)

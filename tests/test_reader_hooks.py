@@ -56,7 +56,10 @@ def test_tex_to_text():
 
 
 def test_snippet_markers_are_blanked_in_source_listings():
-    line = '<a id="l64"></a>    <span class="c1"># --8&lt;-- [start:ops]</span>\n<a id="l65"></a>    <span class="k">def</span>'
+    line = (
+        '<a id="l64"></a>    <span class="c1"># --8&lt;-- [start:ops]</span>\n'
+        '<a id="l65"></a>    <span class="k">def</span>'
+    )
     out = SNIPPET_MARKER.sub("", line)
     assert "--8&lt;--" not in out and '<a id="l64"></a>' in out and '<span class="k">def</span>' in out
     kept = '<span class="c1"># a comment about [start:x]</span>'

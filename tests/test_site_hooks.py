@@ -56,7 +56,8 @@ def test_a_figure_must_be_a_graph_or_a_plot(tmp_path):
 
 
 def test_a_figure_of_none_shows_nothing(tmp_path):
-    result = build(tmp_path, "# P\n\n```python\nresults = None\n```\n\nNothing measured yet.\n\n<!-- figure: results | A plot -->\n")
+    page = "# P\n\n```python\nresults = None\n```\n\nNothing measured yet.\n\n<!-- figure: results | A plot -->\n"
+    result = build(tmp_path, page)
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "site" / "index.html").read_text()
     assert "<figure" not in html and "A plot" not in html and "Nothing measured yet." in html
