@@ -19,6 +19,7 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
+import jupytext
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
@@ -70,8 +71,6 @@ def on_files(files, config):
     for file in list(files.documentation_pages()):
         if not file.src_uri.endswith(".py"):  # only mkdocs-jupyter turns .py files into pages
             continue
-        import jupytext
-
         notebook = jupytext.read(file.abs_src_path)
         stem = PurePosixPath(file.src_uri).stem
         # the page is <dir>/<stem>/index.html (or <dir>/<stem>.html): the notebook sits beside it
