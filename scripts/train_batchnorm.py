@@ -20,7 +20,7 @@ from training_run import names_splits, parse_args  # noqa: E402
 
 from zh.models.activations import mlp, split_loss, train
 
-#: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 3) quoted by the issue, for comparison only.
+#: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 3), for comparison only.
 REFERENCE = {"naive": (2.1245, 2.1682), "batchnorm": (2.0674, 2.1057)}
 RUNS = {
     "naive": dict(init="naive", batchnorm=False),

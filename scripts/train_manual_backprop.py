@@ -20,7 +20,7 @@ from training_run import names_splits, parse_args  # noqa: E402
 
 from zh.models.backprop import calibrate, init_params, split_loss, train
 
-#: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 4, manual gradients), for comparison only.
+#: The losses in the notebook of Karpathy's lecture (Building makemore Part 4, manual gradients), for comparison.
 REFERENCE = (2.0705, 2.1099)
 
 
@@ -31,7 +31,7 @@ def main(argv=None) -> dict:
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
         g = torch.Generator().manual_seed(2147483647)  # same init and same batches for both runs
-        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)  # the lecture's exercise 4: 200 hidden
+        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)  # exercise 4: 200 hidden
         t0 = time.time()
         train(params, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g, manual=manual)
         stats = calibrate(params, Xtr)

@@ -56,7 +56,10 @@ def test_tex_to_text():
 
 
 def test_snippet_markers_are_blanked_in_source_listings():
-    line = '<a id="l64"></a>    <span class="c1"># --8&lt;-- [start:ops]</span>\n<a id="l65"></a>    <span class="k">def</span>'
+    line = (
+        '<a id="l64"></a>    <span class="c1"># --8&lt;-- [start:ops]</span>\n'
+        '<a id="l65"></a>    <span class="k">def</span>'
+    )
     out = SNIPPET_MARKER.sub("", line)
     assert "--8&lt;--" not in out and '<a id="l64"></a>' in out and '<span class="k">def</span>' in out
     kept = '<span class="c1"># a comment about [start:x]</span>'
@@ -72,3 +75,16 @@ def test_a_notebook_page_gets_its_ipynb(tmp_path):
     nbformat.validate(notebook)
     assert [cell.cell_type for cell in notebook.cells] == ["markdown", "code"]
     assert notebook.cells[1].source == "x = 1 + 1"
+
+
+def test_a_missing_local_script_stops_the_build(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    hook = ROOT / "tools" / "reader_hooks.py"
+    config = f"site_name: t\nextra_javascript: [vendor/mathjax/tex-mml-chtml.js]\nhooks: [{hook}]\n"
+    (tmp_path / "mkdocs.yml").write_text(config)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "vendor/mathjax/tex-mml-chtml.js is missing" in result.stderr
+    assert "tools/setup.sh" in result.stderr

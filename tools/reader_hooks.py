@@ -6,6 +6,9 @@
 - **Snippet markers.** The ``# --8<-- [start:name]`` comments that let pages include regions of
   ``zh``'s source are blanked in the API reference's source listings (the line stays, so the
   line numbers still match the file).
+- **Scripts that are not there.** An ``extra_javascript`` file under ``docs/vendor/`` that is missing
+  (MathJax, before ``tools/setup.sh`` has fetched it) stops the build instead of leaving every
+  formula raw.
 - **Notebook downloads.** Each notebook page (a jupytext ``.py`` file run by mkdocs-jupyter) gets
   its ``.ipynb`` next to it, for the download button of ``overrides/main.html``.
 """
@@ -16,6 +19,8 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
+import jupytext
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 # pymdownx.arithmatex turns $...$ into \(...\) before the toc extension reads the heading's text
@@ -43,6 +48,13 @@ def tex_to_text(text: str) -> str:
     return INLINE_MATH.sub(plain, text)
 
 
+def on_config(config):
+    for script in map(str, config["extra_javascript"]):
+        if script.startswith("vendor/") and not (Path(config["docs_dir"]) / script).is_file():
+            raise PluginError(f"{script} is missing from {config['docs_dir']}: run tools/setup.sh, which fetches it")
+    return config
+
+
 def _typeset_in_toc(items) -> None:
     for item in items:
         # arithmatex's markup: MathJax (docs/javascripts/mathjax.js) typesets only these spans
@@ -59,8 +71,6 @@ def on_files(files, config):
     for file in list(files.documentation_pages()):
         if not file.src_uri.endswith(".py"):  # only mkdocs-jupyter turns .py files into pages
             continue
-        import jupytext
-
         notebook = jupytext.read(file.abs_src_path)
         stem = PurePosixPath(file.src_uri).stem
         # the page is <dir>/<stem>/index.html (or <dir>/<stem>.html): the notebook sits beside it

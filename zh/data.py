@@ -167,7 +167,7 @@ class CharVocab:
 
 
 def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
-    """The 80/10/10 train/val/test split of Karpathy's makemore lectures: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
+    """The 80/10/10 split of Karpathy's makemore lectures: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
 
     Uses a private ``random.Random(seed)``: the same order as ``random.seed(42); random.shuffle(words)``
     without touching the global generator or the caller's list.

@@ -1,4 +1,4 @@
-"""The MLP language model of Karpathy's lecture *Building makemore Part 3*, built from ``zh.nn`` layers, with its diagnostics.
+"""The MLP of Karpathy's lecture *Building makemore Part 3*, built from ``zh.nn`` layers, with its diagnostics.
 
 Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 
