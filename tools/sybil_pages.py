@@ -110,9 +110,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ZH_PAGE_CACHE") or ROOT / ".cache" / "pages")
 
 
-def _record_path(path: Path, text: str) -> Path:
+def _record_path(path: Path, text: str, sources: str | None = None) -> Path:
     page = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    key = hashlib.sha256(f"{RECORD_VERSION}\0{sources_digest()}\0{text}".encode()).hexdigest()[:32]
+    sources = sources_digest() if sources is None else sources
+    key = hashlib.sha256(f"{RECORD_VERSION}\0{sources}\0{text}".encode()).hexdigest()[:32]
     return cache_dir() / f"{page}-{key}.json"
 
 
@@ -137,6 +138,7 @@ class Page(Document):
 
     def __init__(self, text: str, path: str) -> None:
         super().__init__(text, path)
+        self._sources = sources_digest()  # as the run starts: after an edit meanwhile, the record never matches
         self.figures: dict[int, str | None] = {}  # figure comment offset -> SVG (None: show nothing)
         self.outputs: dict[int, str] = {}  # visible block offset -> what it printed
         self._done: set[int] = set()
@@ -174,7 +176,7 @@ class Page(Document):
             "figures": {str(start): svg for start, svg in sorted(self.figures.items())},
         }
         self.record = record
-        target = _record_path(Path(self.path), self.text)
+        target = _record_path(Path(self.path), self.text, self._sources)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             for old in target.parent.glob(target.name.split("-")[0] + "-*.json"):
