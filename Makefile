@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
-#   make test    run every test: tests/, every code block of docs/**/*.md, and a strict site build
+#   make test    lint (ruff), then run every test: tests/, every code block of docs/**/*.md, and a strict site build
 # Both create or refresh .venv first (tools/setup.sh).
 
 BIN := .venv/bin
@@ -16,6 +16,7 @@ serve: setup
 	$(BIN)/mkdocs serve
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/mkdocs build --strict
 

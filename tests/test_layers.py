@@ -82,7 +82,7 @@ def test_batchnorm_matches_torch_in_training_and_eval(shape):
 
 
 def test_batchnorm_unbiased_is_the_series_formula():
-    """unbiased=True normalises with x.var(0) (divide by m-1), as the series' code; running_var is the same as torch's."""
+    """unbiased=True normalises with x.var(0) (divide by m-1), as the series' code; running_var is torch's."""
     x = _leaf(10, 4) * 2
     ours, ref = BatchNorm1d(4, unbiased=True), torch.nn.BatchNorm1d(4)
     out = ours(x)
@@ -146,8 +146,24 @@ def test_flatten_consecutive_concatenates_runs(n):
 
 def test_sequential_matches_torch_and_propagates_eval():
     g = torch.Generator().manual_seed(5)
-    ours = Sequential([Embedding(27, 4, generator=g), Flatten(), Linear(12, 16, bias=False, generator=g), BatchNorm1d(16), Tanh(), Linear(16, 27, generator=g)])
-    ref = torch.nn.Sequential(torch.nn.Embedding(27, 4), torch.nn.Flatten(), torch.nn.Linear(12, 16, bias=False), torch.nn.BatchNorm1d(16), torch.nn.Tanh(), torch.nn.Linear(16, 27))
+    ours = Sequential(
+        [
+            Embedding(27, 4, generator=g),
+            Flatten(),
+            Linear(12, 16, bias=False, generator=g),
+            BatchNorm1d(16),
+            Tanh(),
+            Linear(16, 27, generator=g),
+        ]
+    )
+    ref = torch.nn.Sequential(
+        torch.nn.Embedding(27, 4),
+        torch.nn.Flatten(),
+        torch.nn.Linear(12, 16, bias=False),
+        torch.nn.BatchNorm1d(16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 27),
+    )
     with torch.no_grad():
         for a, b in zip(ours.parameters(), ref.parameters()):
             b.copy_(a.T if a.ndim == 2 and a.shape != b.shape else a)

@@ -26,7 +26,9 @@ ax.plot([0, 1], [1, 0])
 def build(tmp_path, page):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text(page)
-    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\nmarkdown_extensions: [md_in_html]\nhooks:\n  - {ROOT / 'tools' / 'mkdocs_hooks.py'}\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: t\nmarkdown_extensions: [md_in_html]\nhooks:\n  - {ROOT / 'tools' / 'mkdocs_hooks.py'}\n"
+    )
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q"], cwd=tmp_path, capture_output=True, text=True
     )

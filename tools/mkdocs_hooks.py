@@ -59,7 +59,9 @@ def _render(path: Path) -> list[str]:
             try:
                 pending.evaluate()
             except Exception as exc:
-                raise PluginError(f"{path}, line {pending.line}: a code block failed while rendering figures: {exc}") from exc
+                raise PluginError(
+                    f"{path}, line {pending.line}: a code block failed while rendering figures: {exc}"
+                ) from exc
             pending = next(examples, None)
         try:
             svgs.append(_to_svg(eval(match["expr"], document.namespace)))

@@ -15,8 +15,12 @@ import random
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:  # only for the annotation of make_moons: numpy is imported when it runs
+    import numpy
 
 #: name -> (canonical URL, sha256 of the file's bytes)
 SOURCES = {
@@ -199,7 +203,9 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
     return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | None = None) -> "tuple[numpy.ndarray, numpy.ndarray]":
+def make_moons(
+    n_samples: int = 100, noise: float = 0.0, random_state: int | None = None
+) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Two interleaving half circles in the plane: the toy classification set of micrograd's demo.
 
     Class 0 lies on the upper half of the unit circle, class 1 on a lower half circle shifted to

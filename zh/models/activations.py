@@ -84,7 +84,9 @@ def mlp(
     return model
 
 
-def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any) -> dict:
+def train(
+    model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any
+) -> dict:
     """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
     Args:

@@ -56,7 +56,9 @@ class Linear(Module):
         generator: The ``torch.Generator`` that draws the initial weight.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None
+    ):
         self.in_features, self.out_features = in_features, out_features
         self.weight = torch.randn((in_features, out_features), generator=generator) / in_features**0.5
         self.bias = torch.zeros(out_features) if bias else None

@@ -134,7 +134,9 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
 
 
 # --8<-- [start:train]
-def train(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4) -> list[tuple[float, float]]:
+def train(
+    model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4
+) -> list[tuple[float, float]]:
     """Full-batch gradient descent on `svm_loss`, the learning rate decaying from 1.0 to 0.1.
 
     Returns:
