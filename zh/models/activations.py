@@ -78,7 +78,7 @@ def mlp(
                 layer.weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
             else:
                 layer.weight *= gain
-    model = Sequential(layers)
+    model = Sequential(*layers)
     for p in model.parameters():
         p.requires_grad = True
     return model
