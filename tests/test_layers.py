@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, Linear, Sequential, Tanh
+from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, LayerNorm, Linear, Sequential, Tanh
 
 
 def _leaf(*shape, seed=0):
@@ -222,6 +222,8 @@ def test_sequential_lists_a_shared_layer_once_so_sgd_updates_it_once():
     (lambda: BatchNorm1d(0), "BatchNorm1d needs dim to be a whole number of at least 1, got dim=0"),
     (lambda: BatchNorm1d(4, eps=-1e-5), "eps >= 0"),
     (lambda: BatchNorm1d(4, momentum=1.5), r"momentum in \[0, 1\] .* or None .*got momentum=1.5"),
+    (lambda: LayerNorm(0), "LayerNorm needs dim to be a whole number of at least 1, got dim=0"),
+    (lambda: LayerNorm(4, eps=float("nan")), "LayerNorm needs eps >= 0"),
     (lambda: FlattenConsecutive(0), "got n=0"),
     (lambda: FlattenConsecutive(2.0), "got n=2.0"),
 ])
@@ -272,6 +274,7 @@ def test_flatten_of_an_empty_batch_keeps_the_feature_size_like_torch():
     (BatchNorm1d(3), [[1.0, 2.0, 3.0]], r"^BatchNorm1d\(3, .*\) expects a torch.float32 tensor of shape \(N, 3\)"),
     (Embedding(27, 2), [1, 2], r"^Embedding\(27, 2\) expects a tensor of integer indices, got a list; "
      r"convert it with torch.as_tensor\(x, dtype=torch.int64\)$"),
+    (LayerNorm(3), torch.ones(2, 3, dtype=torch.float64), r"^LayerNorm\(3, eps=1e-05\) has torch.float32 parameters"),
     (Tanh(), np.ones(3), r"^Tanh\(\) expects a tensor, got a numpy.ndarray"),
     (Flatten(), [[1.0]], r"^Flatten\(\) expects a tensor of shape \(N, d1, ...\), got a list"),
     (FlattenConsecutive(2), np.ones((2, 4, 3)), r"^FlattenConsecutive\(2\) expects a tensor of shape \(B, T, C\)"),
@@ -307,3 +310,33 @@ def test_nan_and_inf_go_through_the_layers_as_in_torch():
     t = torch.tensor([math.nan, math.inf, -math.inf, 0.0])
     assert_close(Tanh()(t), torch.tanh(t), equal_nan=True)
     assert_close(Flatten()(t.view(1, 2, 2)), torch.nn.Flatten()(t.view(1, 2, 2)), equal_nan=True)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (2, 4, 6), (1, 1, 6), (3, 2, 2, 6)])
+@pytest.mark.parametrize("eps", [1e-5, 1e-2])
+def test_layernorm_matches_torch(shape, eps):
+    ref = torch.nn.LayerNorm(6, eps=eps)
+    with torch.no_grad():
+        ref.weight.copy_(torch.randn(6))
+        ref.bias.copy_(torch.randn(6))
+    ours = LayerNorm(6, eps=eps)
+    ours.gamma, ours.beta = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
+    x = _leaf(*shape) * 3 + 1
+    out, grads = _grad_of(lambda: ours(x), x, ours.gamma, ours.beta)
+    ref_out, ref_grads = _grad_of(lambda: ref(x), x, ref.weight, ref.bias)
+    assert_close(out, ref_out)
+    for g, rg in zip(grads, ref_grads):
+        assert_close(g, rg)
+    ours.eval()  # no running statistics: eval mode changes nothing
+    assert_close(ours(x).detach(), out)
+    assert ours.parameters() == [ours.gamma, ours.beta] and repr(ours) == f"LayerNorm(6, eps={eps})"
+
+
+def test_layernorm_rows_are_independent_and_errors():
+    x = torch.randn(8, 5) * 4 + 2
+    x[3] = 1.5  # a constant row gives zeros, not NaN
+    out = LayerNorm(5)(x)
+    assert torch.isfinite(out).all() and out[3].abs().max() == 0
+    assert_close(LayerNorm(5)(x[:1]), out[:1])  # an example's output does not depend on its batch
+    with pytest.raises(ValueError, match=r"dim=5.*\(8, 4\)"):
+        LayerNorm(5)(torch.randn(8, 4))
