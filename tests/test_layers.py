@@ -263,12 +263,12 @@ def test_flatten_of_an_empty_batch_keeps_the_feature_size_like_torch():
 
 @pytest.mark.parametrize("layer, bad, message", [
     (Linear(3, 4), [[1.0, 2.0, 3.0]],
-     r"^Linear\(3, 4, bias=True\) expects a torch.float32 tensor of shape \(N, ..., 3\), got a list; "
+     r"^Linear\(3, 4, bias=True\) expects a torch.float32 tensor of shape \(..., 3\), got a list; "
      r"convert it with torch.as_tensor\(x, dtype=torch.float32\)$"),
     (Linear(3, 4), np.ones((2, 3)), r"Linear\(3, 4, bias=True\) expects .* got a numpy.ndarray; convert it"),
     (Linear(3, 4), torch.ones(2, 3, dtype=torch.float64),
      r"^Linear\(3, 4, bias=True\) has torch.float32 parameters and expects a torch.float32 tensor of shape "
-     r"\(N, ..., 3\), got torch.float64; use x.to\(torch.float32\)$"),
+     r"\(..., 3\), got torch.float64; use x.to\(torch.float32\)$"),
     (Linear(3, 4), torch.ones(2, 3, dtype=torch.long), "got torch.int64; use x.to"),
     (BatchNorm1d(3), torch.ones(2, 3, dtype=torch.float64), r"^BatchNorm1d\(3, .*\) has torch.float32 parameters"),
     (BatchNorm1d(3), [[1.0, 2.0, 3.0]], r"^BatchNorm1d\(3, .*\) expects a torch.float32 tensor of shape \(N, 3\)"),
@@ -340,3 +340,16 @@ def test_layernorm_rows_are_independent_and_errors():
     assert_close(LayerNorm(5)(x[:1]), out[:1])  # an example's output does not depend on its batch
     with pytest.raises(ValueError, match=r"dim=5.*\(8, 4\)"):
         LayerNorm(5)(torch.randn(8, 4))
+
+
+def test_linear_and_layernorm_take_one_example_without_a_batch_dimension_like_torch():
+    lin, ln = Linear(3, 2), LayerNorm(3)
+    ref = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        ref.weight.copy_(lin.weight.T)
+        ref.bias.copy_(lin.bias)
+    x = torch.tensor([0.5, -1.0, 2.0])
+    assert_close(lin(x), ref(x).detach())
+    assert_close(ln(x), torch.nn.LayerNorm(3)(x).detach())
+    with pytest.raises(ValueError, match=r"expects input of shape \(\.\.\., 3\) .* got shape \(\)"):
+        lin(torch.tensor(1.0))

@@ -84,9 +84,10 @@ def _check_tensor(layer: Module, x, expected: str, dtype: torch.dtype | None = N
 
 
 def _check_last_dim(layer: str, x: torch.Tensor, size: int, name: str) -> None:
-    if x.ndim < 2 or x.shape[-1] != size:
+    # any leading dimensions, none included (one example), as torch's Linear and LayerNorm take
+    if x.ndim < 1 or x.shape[-1] != size:
         raise ValueError(
-            f"{layer} expects input of shape (N, ..., {size}) with {name}={size}, got shape {tuple(x.shape)}"
+            f"{layer} expects input of shape (..., {size}) with {name}={size}, got shape {tuple(x.shape)}"
         )
 
 
@@ -115,7 +116,7 @@ class Linear(Module):
         self.bias = torch.zeros(out_features) if bias else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor(self, x, f"a {self.weight.dtype} tensor of shape (N, ..., {self.in_features})", self.weight.dtype)
+        _check_tensor(self, x, f"a {self.weight.dtype} tensor of shape (..., {self.in_features})", self.weight.dtype)
         _check_last_dim("Linear", x, self.in_features, "in_features")
         self.out = x @ self.weight
         if self.bias is not None:
@@ -247,7 +248,7 @@ class LayerNorm(Module):
         self.beta = torch.zeros(dim)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (N, ..., {self.dim})", self.gamma.dtype)
+        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (..., {self.dim})", self.gamma.dtype)
         _check_last_dim("LayerNorm", x, self.dim, "dim")
         mean = x.mean(-1, keepdim=True)  # one mean per row: over the features, not the batch
         var = x.var(-1, keepdim=True, correction=0)
