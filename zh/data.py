@@ -14,6 +14,7 @@ import operator
 import os
 import random
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -215,7 +216,7 @@ class CharVocab:
             raise ValueError(f"characters not in the vocabulary: {''.join(unknown)!r}")
         return [stoi[c] for c in word]
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
         """The characters of ``ids`` joined into a string.
 
         Args:
