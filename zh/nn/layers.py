@@ -13,9 +13,8 @@ deliberate differences:
   ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
 - Initialisation: ``Linear.weight`` is ``randn / sqrt(in_features)`` and its bias zeros (torch:
   uniform in ``±1/sqrt(in_features)`` for both), as the series draws them.
-- Parameters are plain tensors with ``requires_grad=False`` until the caller sets it (as
-  `zh.models.activations.mlp` does, or the manual-backprop page does not); torch's are
-  ``nn.Parameter``s that require gradients from the start.
+- Parameters are plain tensors with ``requires_grad=False``: the caller switches gradients on
+  (`zh.models.activations.mlp` does); torch's are ``nn.Parameter``s that require them from the start.
 - ``parameters()`` returns a list, not a generator.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input. Its
