@@ -113,7 +113,7 @@ def test_names_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path):
 
 def test_names_are_stripped_and_blank_lines_skipped(tmp_path):
     f = tmp_path / "names.txt"
-    f.write_bytes(b"emma\r\n  ava \n\n\nbob\n")
+    f.write_bytes(b"\xef\xbb\xbfemma\r\n  ava \n\n\nbob\n")  # a byte-order mark, CRLF, spaces, blank lines
     assert load_names(f) == ["emma", "ava", "bob"]
     f.write_text("\n  \n")
     with pytest.raises(ValueError, match="holds no names"):

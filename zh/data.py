@@ -113,7 +113,7 @@ def data_path(name: str, path: str | os.PathLike | None = None, download: bool =
 
 
 def read_utf8(path: str | os.PathLike) -> str:
-    """The text of a UTF-8 file.
+    """The text of a UTF-8 file, without the byte-order mark some editors write at its start.
 
     Raises:
         ValueError: the file is not UTF-8; the message names the file, the first invalid byte
@@ -121,7 +121,7 @@ def read_utf8(path: str | os.PathLike) -> str:
     """
     raw = Path(path).read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ValueError(
