@@ -100,6 +100,7 @@ def test_degenerate_sizes_are_rejected_at_construction(build, message):
 def test_sizes_and_inputs_may_be_numpy():
     model = MLP(np.int64(2), (3, np.int64(1)))
     assert len(model.parameters()) == 13 and isinstance(model(np.array([1.0, 2.0])), Value)
+    assert len(MLP(2, np.array([4, 1])).parameters()) == 17
     with pytest.raises(TypeError, match="takes a list of 2 inputs, got float 3.0"):
         model(3.0)
 

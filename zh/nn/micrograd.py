@@ -100,7 +100,7 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: list[int]):
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+        if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__len__") or len(nouts) == 0:
             raise ValueError(f"an MLP needs nouts, the list of its layer sizes (e.g. [16, 16, 1]); got {nouts!r}")
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
@@ -139,8 +139,8 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
         The loss (a Value, ready for ``backward()``) and the accuracy, a float in [0, 1].
 
     Raises:
-        ValueError: no examples, as many labels as inputs, a label other than -1 and +1, or a
-            model whose output is not one Value (a last layer of several neurons).
+        ValueError: no examples, not as many labels as inputs, a label other than -1 and +1, or
+            a model whose output is not one Value (a last layer of several neurons).
     """
     if len(X) != len(y):
         raise ValueError(f"{len(X)} inputs but {len(y)} labels; they must match")
