@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.testing import assert_close
 
 from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, LayerNorm, Linear, Sequential, Tanh
@@ -353,3 +355,17 @@ def test_linear_and_layernorm_take_one_example_without_a_batch_dimension_like_to
     assert_close(ln(x), torch.nn.LayerNorm(3)(x).detach())
     with pytest.raises(ValueError, match=r"expects input of shape \(\.\.\., 3\) .* got shape \(\)"):
         lin(torch.tensor(1.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 4), min_size=2, max_size=4), n=st.integers(1, 3), data=st.data())
+def test_flatten_layers_on_any_shape_empty_ones_included(shape, n, data):
+    x = torch.randn(shape)
+    assert Flatten()(x).shape == torch.nn.Flatten()(x).shape
+    assert_close(Flatten()(x), torch.nn.Flatten()(x))
+    B, C = data.draw(st.integers(0, 3)), data.draw(st.integers(1, 3))
+    T = n * data.draw(st.integers(0, 3))
+    y = torch.randn(B, T, C)
+    out = FlattenConsecutive(n)(y)
+    expected = torch.cat([y[:, i::n] for i in range(n)], dim=2)
+    assert_close(out, expected.squeeze(1) if T == n else expected)
