@@ -131,8 +131,12 @@ def test_decode_rejects_what_is_not_an_id_like_the_tokenizer():
 
 
 def test_vocab_and_dataset_reject_odd_arguments():
-    with pytest.raises(TypeError, match="list of words .* got one string"):
+    with pytest.raises(TypeError, match=r"^from_words takes a list of words .* got one string"):
         CharVocab.from_words("emma")
+    with pytest.raises(TypeError, match="^split_words takes a list of words"):
+        split_words("emma")
+    with pytest.raises(TypeError, match="^build_dataset takes a list of words"):
+        build_dataset("emma", CharVocab.from_words(["emma"]), 3)
     with pytest.raises(TypeError, match="encode takes a string, got list"):
         CharVocab.from_words(["ab"]).encode(["a"])
     with pytest.raises(ValueError, match="'a' appear more than once"):

@@ -156,6 +156,12 @@ def load_shakespeare(path: str | os.PathLike | None = None) -> str:
     return load_text("tinyshakespeare.txt", path)
 
 
+def _check_word_list(function: str, words) -> None:
+    # one string would be taken, character by character, for a list of one-letter words
+    if isinstance(words, str):
+        raise TypeError(f"{function} takes a list of words (e.g. load_names()), got one string")
+
+
 @dataclass(frozen=True)
 class CharVocab:
     """Characters <-> integer ids, with id 0 reserved for the start/end token (``.`` by default).
@@ -183,8 +189,7 @@ class CharVocab:
             TypeError: ``words`` is one string rather than a list of words.
             ValueError: a word contains the boundary character.
         """
-        if isinstance(words, str):
-            raise TypeError("from_words takes a list of words (e.g. load_names()), got one string")
+        _check_word_list("from_words", words)
         chars = sorted(set("".join(words)))
         if boundary in chars:
             raise ValueError(
@@ -244,7 +249,11 @@ def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str],
 
     Uses a private ``random.Random(seed)``: the same order as ``random.seed(42); random.shuffle(words)``
     without touching the global generator or the caller's list.
+
+    Raises:
+        TypeError: ``words`` is one string rather than a list of words.
     """
+    _check_word_list("split_words", words)
     shuffled = list(words)
     random.Random(seed).shuffle(shuffled)
     n1, n2 = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
@@ -259,7 +268,12 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
 
     Returns:
         ``X`` of shape ``(N, block_size)`` and ``Y`` of shape ``(N,)``, both ``torch.long``.
+
+    Raises:
+        TypeError: ``words`` is one string rather than a list of words.
+        ValueError: ``block_size`` is not a whole number of at least 1.
     """
+    _check_word_list("build_dataset", words)
     if isinstance(block_size, bool) or not isinstance(block_size, Integral) or block_size < 1:
         raise ValueError(f"block_size must be a whole number of at least 1, got {block_size!r}")
     X, Y = [], []
