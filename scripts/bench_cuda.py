@@ -44,7 +44,8 @@ PLACEHOLDER = f"""**{report.NO_MEASUREMENT}.** `scripts/bench_cuda.py` has not b
 site, so no speed of these kernels is shown: no number here is estimated or borrowed. What has been
 checked without a GPU: every kernel compiles with `nvcc` for sm_90 without register spills, and its
 index arithmetic, emulated thread by thread on the CPU, computes the right product (the tests).
-`scripts/gpu_run.sh` is the command sequence that measures them on a GPU and replaces this note.
+No plot is drawn until a measurement exists; [Running on a GPU](index.md#running-on-a-gpu) gives
+the two commands that measure the kernels and replace this note.
 """
 
 

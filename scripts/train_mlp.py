@@ -1,4 +1,4 @@
-"""Train the makemore MLP for the series' full 200,000 steps: the reference model and a tuned one.
+"""Train the makemore MLP for the lecture's full 200,000 steps: the reference model and a tuned one.
 
     python scripts/train_mlp.py            # both full runs (a few minutes on 2 CPU cores)
     python scripts/train_mlp.py --quick    # 300 steps each, for the test suite

@@ -1,4 +1,4 @@
-"""zh.data: where files are found, the error when they are not, and the series' split."""
+"""zh.data: where files are found, the error when they are not, and the lectures' split."""
 
 import re
 

@@ -31,7 +31,7 @@ def test_linear_matches_torch(bias):
         ours.bias = torch.randn(5)
     ref = torch.nn.Linear(7, 5, bias=bias)
     with torch.no_grad():
-        ref.weight.copy_(ours.weight.T)  # torch stores (out, in); the series stores (in, out)
+        ref.weight.copy_(ours.weight.T)  # torch stores (out, in); the lectures store (in, out)
         if bias:
             ref.bias.copy_(ours.bias)
     for p in ours.parameters():
@@ -87,7 +87,7 @@ def test_batchnorm_matches_torch_in_training_and_eval(shape):
 
 
 def test_batchnorm_unbiased_is_the_series_formula():
-    """unbiased=True normalises with x.var(0) (divide by m-1), as the series' code; running_var is torch's."""
+    """unbiased=True normalises with x.var(0) (divide by m-1), as the lectures do; running_var is torch's."""
     x = _leaf(10, 4) * 2
     ours, ref = BatchNorm1d(4, unbiased=True), torch.nn.BatchNorm1d(4)
     out = ours(x)

@@ -1,4 +1,4 @@
-"""The data files of the series, and the dataset helpers every makemore page uses.
+"""The data files of the makemore and tokenizer pages, and the dataset helpers every makemore page uses.
 
 Page: [makemore / bigram](../makemore/bigram.md) introduces them; every later part reuses them.
 
@@ -245,7 +245,7 @@ class CharVocab:
 
 
 def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
-    """The series' 80/10/10 train/val/test split: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
+    """The 80/10/10 split of Karpathy's makemore lectures: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
 
     Uses a private ``random.Random(seed)``: the same order as ``random.seed(42); random.shuffle(words)``
     without touching the global generator or the caller's list.

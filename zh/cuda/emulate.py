@@ -418,7 +418,8 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figur
     if spec.vec4:  # the padded operands the kernel really sees
         shapes = {"A": (M, -(-K // 4) * 4), "B": (-(-K // 4) * 4, -(-N // 4) * 4), "C": (M, -(-N // 4) * 4)}
     warps = max(1, spec.block_of(consts)[0] * spec.block_of(consts)[1] // 32)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), gridspec_kw={"width_ratios": [shapes[k][1] for k in "ABC"]})
+    # 9 inches: about the width of a page's column, so the ticks are read at their size
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4), gridspec_kw={"width_ratios": [shapes[k][1] for k in "ABC"]})
     for ax, name in zip(axes, "ABC"):
         warp_of = np.full(shapes[name], np.nan)
         mine = set()
@@ -434,6 +435,6 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figur
         rows, cols = np.unravel_index(sorted(mine), shapes[name]) if mine else ([], [])
         ax.scatter(cols, rows, s=4, c="black", marker="s")
         ax.set_title(f"{name} ({shapes[name][0]}×{shapes[name][1]})", fontsize=10)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     fig.suptitle(f"{kernel}: block (0, 0), coloured by warp ({warps} per block); thread 0 in black", fontsize=10)
     return fig

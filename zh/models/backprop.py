@@ -1,8 +1,8 @@
-"""The MLP of makemore part 4 with a hand-written backward pass: no ``loss.backward()``.
+"""The MLP of Karpathy's lecture *Building makemore Part 4* with a hand-written backward pass: no ``loss.backward()``.
 
 Page: [makemore / manual backprop](../makemore/backprop.md) derives every gradient here.
 
-The network is Embedding -> Linear -> BatchNorm (unbiased batch variance, as the series writes
+The network is Embedding -> Linear -> BatchNorm (unbiased batch variance, as the lecture writes
 it) -> tanh -> Linear -> cross-entropy. Its backward pass uses the two fused gradients the page
 derives: :func:`cross_entropy_backward` (``(softmax - onehot) / n``) and
 :func:`batchnorm_backward` (the closed form of the BatchNorm gradient).
@@ -51,7 +51,7 @@ def batchnorm_backward(
 
     For ``y = gamma * xhat + beta`` with ``xhat = (x - mean) / sqrt(var + eps)``, the statistics
     taken over the ``m`` rows of each channel (channels last; 2-D ``(m, C)`` or ``(N, L, C)``, in
-    which case ``m = N * L``) and ``var`` divided by ``m - 1`` (``unbiased=True``, the series)
+    which case ``m = N * L``) and ``var`` divided by ``m - 1`` (``unbiased=True``, as in the lecture)
     or by ``m`` (``unbiased=False``, ``torch.nn.BatchNorm1d``):
 
     $$\frac{\partial L}{\partial x_i} = \frac{\gamma}{m\sqrt{\sigma^2+\varepsilon}}
@@ -143,7 +143,7 @@ def init_params(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> dict[str, torch.Tensor]:
-    """The series' initialisation: Kaiming-scaled ``W1``, small random biases and BatchNorm parameters.
+    """The lecture's initialisation: Kaiming-scaled ``W1``, small random biases and BatchNorm parameters.
 
     Everything is drawn small but nonzero (unlike a usual init) so that a wrong gradient shows.
     """
@@ -224,7 +224,7 @@ def calibrate(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.T
 def train(
     params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, steps: int, manual: bool = True, **kwargs: Any
 ) -> list[float]:
-    """Train with the series' loop (`zh.models.training.sgd`); returns the minibatch losses.
+    """Train with the lecture's loop (`zh.models.training.sgd`); returns the minibatch losses.
 
     Args:
         params: From :func:`init_params`, updated in place.
@@ -232,7 +232,7 @@ def train(
         Y: Training targets.
         steps: Number of updates.
         manual: Use :func:`backward`; ``False`` uses torch autograd instead, for comparison.
-        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the series' step
+        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the lecture's step
             decay), ``generator``, as for ``sgd``.
     """
     if kwargs.get("batch_size", 32) < 2:

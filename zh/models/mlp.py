@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 @dataclass
 class MLPConfig:
-    """The shape of an ``MLP``; the defaults are the series' reference model (11,897 parameters).
+    """The shape of an ``MLP``; the defaults are the reference model of Karpathy's lecture (11,897 parameters).
 
     ``scaled_init=False`` draws every parameter from N(0, 1), as in the lecture. ``True`` starts the
     output layer near zero (a uniform first guess, loss ``log(vocab_size)``) and scales ``W1`` by

@@ -10,9 +10,9 @@ and ``eval()``, ``BatchNorm1d(momentum=None)``, ``Flatten`` from dimension 1), e
 deliberate differences:
 
 - ``Linear.weight`` has shape ``(in_features, out_features)`` and the layer computes
-  ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
+  ``x @ weight + bias`` (the layout of Karpathy's makemore lectures); ``torch.nn.Linear`` stores the transpose.
 - Initialisation: ``Linear.weight`` is ``randn / sqrt(in_features)`` and its bias zeros (torch:
-  uniform in ``±1/sqrt(in_features)`` for both), as the series draws them.
+  uniform in ``±1/sqrt(in_features)`` for both), as the lectures draw them.
 - Parameters are plain tensors with ``requires_grad=False``: the caller switches gradients on
   (`zh.models.activations.mlp` does); torch's are ``nn.Parameter``s that require them from the start.
 - ``parameters()`` returns a list, not a generator.
@@ -142,7 +142,7 @@ class BatchNorm1d(Module):
     Which variance? With the default ``unbiased=False`` this layer matches
     ``torch.nn.BatchNorm1d`` exactly: the batch is normalised with the biased variance
     (divide by ``m``) while ``running_var`` tracks the unbiased one (divide by ``m - 1``).
-    ``unbiased=True`` normalises with the unbiased variance too, as the series' hand-written
+    ``unbiased=True`` normalises with the unbiased variance too, as the lectures' hand-written
     code does (``x.var(0)``); the manual-backprop page derives that version.
 
     Args:
@@ -150,7 +150,7 @@ class BatchNorm1d(Module):
         eps: Added to the variance before the square root, so a constant channel gives 0, not NaN.
         momentum: Weight of the current batch in the running statistics, in [0, 1], or ``None`` for
             the cumulative average.
-        unbiased: Normalise with the unbiased batch variance (the series) instead of the biased one (torch).
+        unbiased: Normalise with the unbiased batch variance (the lectures) instead of the biased one (torch).
 
     Raises:
         ValueError: ``dim`` is not a whole number of at least 1, ``eps`` is negative, or
