@@ -19,7 +19,7 @@ deliberate differences:
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input. Its
   parameters are called ``gamma`` and ``beta`` (torch: ``weight`` and ``bias``), its size
-  ``dim`` (torch: ``num_features``), and ``unbiased=True`` offers the series' variance;
+  ``dim`` (torch: ``num_features``), and ``unbiased=True`` offers the lectures' variance;
   ``LayerNorm`` names its parameters and size the same way.
 - `Module` is not ``torch.nn.Module``: a layer is called directly (no ``forward``, hooks,
   ``state_dict`` or ``.to()``), and wrong input raises a ``TypeError`` or ``ValueError`` that
