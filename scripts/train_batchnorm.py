@@ -56,7 +56,9 @@ def main(argv=None) -> dict:
             for name, r in rows.items()
         )
     )
-    results.write("train_batchnorm", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir)
+    results.write(
+        "train_batchnorm", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir
+    )
     return rows
 
 

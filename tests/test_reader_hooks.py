@@ -75,6 +75,8 @@ def test_a_notebook_page_gets_its_ipynb(tmp_path):
     nbformat.validate(notebook)
     assert [cell.cell_type for cell in notebook.cells] == ["markdown", "code"]
     assert notebook.cells[1].source == "x = 1 + 1"
+    html = (site / "notebooks" / "walk" / "index.html").read_text()
+    assert "MathJax.Hub" not in html and "x-mathjax-config" not in html
 
 
 def test_a_missing_local_script_stops_the_build(tmp_path):

@@ -9,8 +9,10 @@
 - **Scripts that are not there.** An ``extra_javascript`` file under ``docs/vendor/`` that is missing
   (MathJax, before ``tools/setup.sh`` has fetched it) stops the build instead of leaving every
   formula raw.
-- **Notebook downloads.** Each notebook page (a jupytext ``.py`` file run by mkdocs-jupyter) gets
-  its ``.ipynb`` next to it, for the download button of ``overrides/main.html``.
+- **Notebook pages.** Each notebook page (a jupytext ``.py`` file run by mkdocs-jupyter) gets its
+  ``.ipynb`` next to it, for the download button of ``overrides/main.html``; the MathJax 2 loader
+  and configuration that nbconvert's template puts in the page are taken out (the site's MathJax 3
+  typesets notebooks too, and Material's instant navigation would run that code against it).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TEX_TEXT = {
 }
 TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 TAG = re.compile(r"<[^>]+>")
+NBCONVERT_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
 
 
 def tex_to_text(text: str) -> str:
@@ -64,7 +67,7 @@ def _typeset_in_toc(items) -> None:
 
 def on_page_content(html, page, config, files):
     _typeset_in_toc(page.toc.items)
-    return SNIPPET_MARKER.sub("", html)
+    return NBCONVERT_MATHJAX.sub("", SNIPPET_MARKER.sub("", html))
 
 
 def on_files(files, config):

@@ -125,7 +125,9 @@ def plot_vector_add(results: dict | None):
     return fig
 
 
-def plot_roofline(peak_gflops: float, bandwidth_gbs: float, points: dict[str, tuple[list, list | None]], title: str = ""):
+def plot_roofline(
+    peak_gflops: float, bandwidth_gbs: float, points: dict[str, tuple[list, list | None]], title: str = ""
+):
     """The roofline ``min(peak, intensity x bandwidth)`` with kernels placed on it.
 
     Args:

@@ -78,13 +78,15 @@ def mlp(
                 layer.weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
             else:
                 layer.weight *= gain
-    model = Sequential(layers)
+    model = Sequential(*layers)
     for p in model.parameters():
         p.requires_grad = True
     return model
 
 
-def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any) -> dict:
+def train(
+    model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any
+) -> dict:
     """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
     Args:

@@ -21,9 +21,6 @@ import torch.nn.functional as F
 
 from zh.models.training import autograd_grads, sgd
 
-PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
-
-
 def cross_entropy_backward(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The gradient of ``F.cross_entropy(logits, targets)`` (mean over the batch) with respect to ``logits``.
 
@@ -35,16 +32,20 @@ def cross_entropy_backward(logits: torch.Tensor, targets: torch.Tensor) -> torch
         ``(softmax(logits) - onehot(targets)) / n``, the shape of ``logits``.
     """
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
-        raise ValueError(
-            f"expected logits (n, classes) and targets (n,), got shapes {tuple(logits.shape)} and {tuple(targets.shape)}"
-        )
+        raise ValueError(f"expected logits (n, classes) and targets (n,), "
+                         f"got shapes {tuple(logits.shape)} and {tuple(targets.shape)}")
     dlogits = F.softmax(logits, dim=1)
     dlogits[torch.arange(logits.shape[0]), targets] -= 1
     return dlogits / logits.shape[0]
 
 
 def batchnorm_backward(
-    dy: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor, var: torch.Tensor, eps: float = 1e-5, unbiased: bool = True
+    dy: torch.Tensor,
+    xhat: torch.Tensor,
+    gamma: torch.Tensor,
+    var: torch.Tensor,
+    eps: float = 1e-5,
+    unbiased: bool = True,
 ) -> torch.Tensor:
     r"""The gradient of a BatchNorm's input, in closed form, from the gradient of its output.
 
@@ -72,12 +73,16 @@ def batchnorm_backward(
         The gradient with respect to the input ``x``, the shape of ``dy``.
     """
     if dy.shape != xhat.shape or dy.ndim < 2:
-        raise ValueError(f"dy and xhat must have the same shape (m, C) or (N, L, C), got {tuple(dy.shape)} and {tuple(xhat.shape)}")
+        raise ValueError(
+            f"dy and xhat must have the same shape (m, C) or (N, L, C), got {tuple(dy.shape)} and {tuple(xhat.shape)}"
+        )
     dims = tuple(range(dy.ndim - 1))
     m = dy.numel() // dy.shape[-1]
     d = m - 1 if unbiased else m
     if d < 1:
-        raise ValueError(f"the unbiased variance needs at least 2 values per channel; got m={m} (shape {tuple(dy.shape)})")
+        raise ValueError(
+            f"the unbiased variance needs at least 2 values per channel; got m={m} (shape {tuple(dy.shape)})"
+        )
     return (
         gamma
         * (var + eps) ** -0.5

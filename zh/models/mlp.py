@@ -61,7 +61,9 @@ class MLP(nn.Module):
         self.W2 = nn.Parameter(randn(c.n_hidden, c.vocab_size) * (0.01 if c.scaled_init else 1.0))
         self.b2 = nn.Parameter(randn(c.vocab_size) * (0.0 if c.scaled_init else 1.0))
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for the character after each context, and their cross-entropy with ``targets``.
 
         Args:

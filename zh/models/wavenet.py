@@ -93,7 +93,7 @@ def wavenet_layers(config: WaveNetConfig, batchnorm: type[BatchNorm1d] = BatchNo
     layers.append(Linear(width, c.vocab_size, generator=generator))
     with torch.no_grad():
         layers[-1].weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
-    return Sequential(layers)
+    return Sequential(*layers)
 # --8<-- [end:layers]
 
 
