@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
         reference = tree()
         agree = max((model.convolve(X, via) - reference).abs().max().item() for via in VIAS)
         seconds = {"tree": best_time(tree, repeats),
-                   **{via: best_time(lambda: model.convolve(X, via), repeats) for via in VIAS}}
+                   **{via: best_time(lambda via=via: model.convolve(X, via), repeats) for via in VIAS}}
     load_end = os.getloadavg()[0]
     positions, chars = X.numel(), int((Y != IGNORE).sum())
     data = {
