@@ -34,6 +34,7 @@ from zh.models.mlp import MLP, MLPConfig
 from zh.models.sampling import sample_words
 from zh.models.sequence import IGNORE, FixedContext, build_sequences
 from zh.models.training import eval_mode
+from zh.models.gpt import GPT, GPTConfig
 from zh.models.wavenet import WaveNet, WaveNetConfig
 
 
@@ -68,6 +69,7 @@ MODELS = {
     "bigram": ModelType(Bigram, BigramConfig),
     "mlp": ModelType(MLP, MLPConfig),
     "wavenet": ModelType(WaveNet, WaveNetConfig),
+    "transformer": ModelType(GPT, GPTConfig, fixed_context=False, from_data=("vocab_size", "block_size")),
 }
 # --8<-- [end:registry]
 
