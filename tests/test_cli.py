@@ -188,9 +188,8 @@ def test_main_entry_point_is_tiny_and_lists_makemore():
 
 def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
     work = tmp_path / "w"
-    assert (
-        makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW).returncode == 0
-    )
+    trained = makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW)
+    assert trained.returncode == 0
     ckpt = load_checkpoint(work / "model.pt")
     entry = MODELS["mlp"]
     model = entry.build(entry.config(**ckpt["config"]))

@@ -61,6 +61,10 @@ class ModelType:
     from_data: tuple[str, ...] = ("vocab_size",)
     defaults: dict = field(default_factory=dict)
 
+    def make_config(self, data: dict, given: dict | None = None):
+        """The config for ``data`` (values of ``from_data``), with ``given`` options over ``defaults``."""
+        return self.config(**{name: data[name] for name in self.from_data}, **{**self.defaults, **(given or {})})
+
     def build(self, config) -> nn.Module:
         """A fresh model of this type that follows the sequence contract."""
         model = self.model(config)
@@ -287,7 +291,7 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
             raise CLIError(f"{', '.join(map(_option, foreign))} does not apply to the {model_type!r} model")
         vocab = CharVocab.from_words(items, boundary=choose_boundary(items))
         data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
-        config = entry.config(**{name: data[name] for name in entry.from_data}, **{**entry.defaults, **given})
+        config = entry.make_config(data, given)
     torch.manual_seed(args.seed)
     try:
         model = MODELS[model_type].build(config)

@@ -67,7 +67,8 @@ class FixedContext(nn.Module):
         block_size = self.config.block_size
         return F.pad(idx, (block_size - 1, 0)).unfold(1, block_size, 1)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, idx: torch.Tensor,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(logits (B, T, V), loss)``; the loss averages over the targets that are not ``IGNORE``."""
         windows = self.contexts(idx)
         if targets is None:

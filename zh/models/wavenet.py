@@ -131,7 +131,8 @@ class WaveNet(nn.Module):
         self.layers.train(mode)
         return super().train(mode)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, idx: torch.Tensor,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for the character after each context, and their cross-entropy with ``targets``.
 
         Args:

@@ -190,6 +190,7 @@ class BatchNorm1d(Module):
         self.out = self.gamma * xhat + self.beta
         return self.out
 
+    # --8<-- [start:batch_statistics]
     def batch_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
         """Each channel's mean and variance over the batch (every dimension but the last), and the count ``m``.
 
@@ -203,6 +204,7 @@ class BatchNorm1d(Module):
                 f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
             )
         return x.mean(dims), x.var(dims, correction=1 if self.unbiased else 0), m
+    # --8<-- [end:batch_statistics]
 
     def update_running(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
         """Move the running buffers (in place) a ``momentum`` step towards this batch's statistics.
