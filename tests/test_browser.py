@@ -66,7 +66,8 @@ def site():
         return
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", tmp], cwd=ROOT, capture_output=True, text=True
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", tmp],
+            cwd=ROOT, capture_output=True, text=True,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         yield Path(tmp)
@@ -97,7 +98,9 @@ def browser_page(server):
         )
         origin = server.rstrip("/")
         # Offline, as on a train: only the local server answers.
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+        context.route(
+            "**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort()
+        )
         page = context.pages[0] if context.pages else context.new_page()
         yield page
         context.close()
@@ -137,9 +140,13 @@ OVERFLOW = r"""() => {
     return false; };
   const culprits = [...document.querySelectorAll(".md-content *")]
     .filter((e) => e.getBoundingClientRect().right > width + 1 && !scrolls(e.parentElement))
-    .map((e) => e.tagName.toLowerCase() + (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : ""));
+    .map((e) => e.tagName.toLowerCase()
+                + (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : ""));
   return {scrollWidth: document.documentElement.scrollWidth, width, culprits: [...new Set(culprits)].slice(0, 5)};
 }"""
+
+
+MATHJAX_DONE = "async () => { const s = window.MathJax && MathJax.startup; if (s && s.promise) await s.promise; }"
 
 
 class Visit:
@@ -171,8 +178,9 @@ class Visit:
             page.remove_listener("requestfailed", on_failed)
 
     @staticmethod
-    def _settled(page, script, timeout_ms=10_000):
-        """Poll until typesetting has left no raw math (or the time is up): MathJax works after load."""
+    def _settled(page, script, timeout_ms=2_000):
+        """Raw math left once typesetting is done: MathJax (if the page loads it) typesets after load."""
+        page.evaluate(MATHJAX_DONE)
         found = page.evaluate(script)
         for _ in range(timeout_ms // 200):
             if not found:

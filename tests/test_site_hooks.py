@@ -98,7 +98,8 @@ def build(project, page):
 
 def outputs(project):
     html = (project / "site" / "index.html").read_text()
-    return [part.split("</code>")[0] for part in html.split('zh-output no-copy highlight"><pre><span></span><code>')[1:]]
+    cells = html.split('zh-output no-copy highlight"><pre><span></span><code>')[1:]
+    return [cell.split("</code>")[0] for cell in cells]
 
 
 def test_figures_are_rendered_from_page_objects(project):
@@ -125,11 +126,17 @@ def test_printed_text_shows_under_its_block_and_hidden_checks_show_nothing(proje
 
 def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     (project / "docs" / "index.md").write_text(OUTPUTS)
-    tests = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs")
+    (project / "docs" / "other.md").write_text("# Other\n\n```python\nprint('other page')\n```\n")
+    # As `make test` runs it: two workers, one page per worker at a time.
+    tests = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "docs")
     assert tests.returncode == 0, tests.stdout
     assert "x is 2" not in tests.stdout  # pytest captured it as usual
     record = load_record(project / "docs" / "index.md")
-    assert [(o["line"], o["text"]) for o in record["outputs"]] == [(3, "x is 2\n"), (27, "inside a note, <b>not bold</b>\n")]
+    assert [(o["line"], o["text"]) for o in record["outputs"]] == [
+        (3, "x is 2\n"),
+        (27, "inside a note, <b>not bold</b>\n"),
+    ]
+    assert load_record(project / "docs" / "other.md")["outputs"][0]["text"] == "other page\n"
 
     assert build(project, OUTPUTS).returncode == 0
     assert (project / "runs.txt").read_text() == "run\n"  # the build reused pytest's run
@@ -139,6 +146,7 @@ def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     assert build(project, edited).returncode == 0, "the edited page must run again"
     assert (project / "runs.txt").read_text() == "run\nrun\n"
     assert outputs(project)[0] == "x is 7\n"
+    assert len(list((project / "cache").glob("*.json"))) == 2  # the old record of index.md is gone
 
 
 def test_a_partial_or_failing_run_records_nothing(project):
@@ -146,7 +154,8 @@ def test_a_partial_or_failing_run_records_nothing(project):
     assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs").returncode != 0
     assert load_record(project / "docs" / "index.md") is None
     (project / "docs" / "index.md").write_text(OUTPUTS)
-    assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs", "-k", "line:3").returncode == 0
+    only_first = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs", "-k", "line:3")
+    assert only_first.returncode == 0
     assert load_record(project / "docs" / "index.md") is None
 
 
@@ -175,3 +184,12 @@ def test_a_figure_must_be_a_graph_or_a_plot(project):
     assert result.returncode != 0
     assert "index.md, line 7" in result.stderr
     assert "expected a graphviz graph or a matplotlib figure, got int" in result.stderr
+
+
+def test_a_figure_of_none_shows_nothing(project):
+    page = "# P\n\n```python\nresults = None\n```\n\nNothing measured yet.\n\n<!-- figure: results | A plot -->\n"
+    result = build(project, page)
+    assert result.returncode == 0, result.stderr
+    html = (project / "site" / "index.html").read_text()
+    assert "<figure" not in html and "A plot" not in html and "Nothing measured yet." in html
+    assert not (project / "site" / "figures").exists()

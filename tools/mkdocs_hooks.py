@@ -10,7 +10,8 @@ A page asks for a figure with an HTML comment on a line of its own::
 
 ``EXPR`` is evaluated in the page's namespace at that point (``sybil_pages.py``); its value, a
 graphviz graph or a matplotlib figure, is added to the site next to the page
-(``figures/<page>-<n>.svg``) and shown in place of the comment.
+(``figures/<page>-<n>.svg``) and shown in place of the comment; ``None`` (a plot of data that does
+not exist yet) shows nothing, no empty frame.
 
 Both come from the record of the page's last complete run (``sybil_pages.load_record``), written
 by pytest: the build executes nothing a test run just executed. On a miss (the page, the package
@@ -36,7 +37,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).parent))
 from sybil_pages import FIGURE, ROOT, load_record, sources_digest, sybil  # noqa: E402
 
-_pages: dict[str, tuple[str, dict, dict[int, str]]] = {}  # src_uri -> (page text, record, figure offset -> uri)
+_pages: dict[str, tuple[str, dict, dict[int, str | None]]] = {}  # src_uri -> (text, record, figure offset -> uri)
 
 
 def run_page(path: Path) -> dict | None:
@@ -55,7 +56,8 @@ def run_page(path: Path) -> dict | None:
             except SkipTest:
                 continue
             except Exception as exc:
-                raise PluginError(f"{path}, line {example.line}: a code block failed: {type(exc).__name__}: {exc}") from exc
+                failure = f"{type(exc).__name__}: {exc}"
+                raise PluginError(f"{path}, line {example.line}: a code block failed: {failure}") from exc
     return document.record
 
 
@@ -103,6 +105,9 @@ def on_files(files, config):
         stem = PurePosixPath(file.src_uri).with_suffix("")
         uris = {}
         for n, (start, svg) in enumerate(record["figures"].items(), 1):
+            if svg is None:
+                uris[int(start)] = None
+                continue
             name = f"{stem.name}-{n}.svg"
             files.append(File.generated(config, str(stem.parent / "figures" / name), content=svg))
             uris[int(start)] = f"figures/{name}"
@@ -121,7 +126,8 @@ def on_page_markdown(markdown, page, config, files):
     for match in FIGURE.finditer(text):
         if match.start() not in uris:
             raise PluginError(f"{page.file.src_uri}: figure `{match['expr']}` was not drawn (skipped?)")
-        edits.append((match.start(), match.end(), figure_html(match, uris[match.start()])))
+        uri = uris[match.start()]
+        edits.append((match.start(), match.end(), "" if uri is None else figure_html(match, uri)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text[front:]

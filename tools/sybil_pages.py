@@ -4,7 +4,8 @@ Every fence whose info string is exactly ``python`` runs, in page order, in one 
 page; ``<!-- invisible-code-block: python -->`` comments hold checks hidden from readers;
 ``<!-- skip: next -->`` and ``<!-- clear-namespace -->`` are sybil's usual directives. A comment
 ``<!-- figure: EXPR | caption -->`` on a line of its own is a step too: ``EXPR`` is evaluated at
-that point and must be a graphviz graph or a matplotlib figure (or Axes), rendered to SVG.
+that point and must be a graphviz graph or a matplotlib figure (or Axes), rendered to SVG, or
+``None`` for a figure that has no data yet (nothing is shown).
 
 Every complete, passing run of a page (by pytest, or by the site build on a miss) is recorded:
 what each visible python block printed to ``sys.stdout`` and the SVG of each figure. The record
@@ -44,8 +45,13 @@ SOURCES = [ROOT / "zh", DOCS / "results", Path(__file__).resolve(), ROOT / "requ
 RECORD_VERSION = 1
 
 
-def to_svg(obj) -> str:
-    """Render a graphviz graph, a matplotlib Figure or Axes to SVG text (closing the figure)."""
+def to_svg(obj) -> str | None:
+    """Render a graphviz graph, a matplotlib Figure or Axes to SVG text (closing the figure).
+
+    ``None`` (a plot of data that does not exist yet) renders as nothing: the page shows no empty frame.
+    """
+    if obj is None:
+        return None
     if hasattr(obj, "pipe"):  # graphviz.Digraph / graphviz.Source
         return obj.pipe(format="svg", encoding="utf-8")
     fig = getattr(obj, "figure", obj)  # accept an Axes as well as a Figure
@@ -104,9 +110,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ZH_PAGE_CACHE") or ROOT / ".cache" / "pages")
 
 
-def _record_path(path: Path, text: str) -> Path:
+def _record_path(path: Path, text: str, sources: str | None = None) -> Path:
     page = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    key = hashlib.sha256(f"{RECORD_VERSION}\0{sources_digest()}\0{text}".encode()).hexdigest()[:32]
+    sources = sources_digest() if sources is None else sources
+    key = hashlib.sha256(f"{RECORD_VERSION}\0{sources}\0{text}".encode()).hexdigest()[:32]
     return cache_dir() / f"{page}-{key}.json"
 
 
@@ -131,7 +138,8 @@ class Page(Document):
 
     def __init__(self, text: str, path: str) -> None:
         super().__init__(text, path)
-        self.figures: dict[int, str] = {}  # figure comment offset -> SVG
+        self._sources = sources_digest()  # as the run starts: after an edit meanwhile, the record never matches
+        self.figures: dict[int, str | None] = {}  # figure comment offset -> SVG (None: show nothing)
         self.outputs: dict[int, str] = {}  # visible block offset -> what it printed
         self._done: set[int] = set()
         self._failed = False
@@ -168,7 +176,7 @@ class Page(Document):
             "figures": {str(start): svg for start, svg in sorted(self.figures.items())},
         }
         self.record = record
-        target = _record_path(Path(self.path), self.text)
+        target = _record_path(Path(self.path), self.text, self._sources)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             for old in target.parent.glob(target.name.split("-")[0] + "-*.json"):
