@@ -130,7 +130,7 @@ def loadavg() -> list[float]:
 @torch.no_grad()
 def estimate(model: nn.Module, splits: dict, batch: Callable, metrics: Callable, eval_iters: int,
              generator: torch.Generator) -> dict:
-    """Mean of ``metrics(model, *batch(data, generator))`` (a dict of floats) over ``eval_iters`` batches of each split."""
+    """Means of ``metrics(model, *batch(data, generator))`` (a dict of floats) over ``eval_iters`` batches per split."""
     out = {}
     with eval_mode(model):
         for name, data in splits.items():

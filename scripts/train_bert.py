@@ -54,7 +54,8 @@ def main(argv=None) -> dict | None:
     torch.manual_seed(args.seed)
     model = BERT(config).to(args.device)
     optimizer = lm.make_optimizer(model, args)
-    generators = {"batch": torch.Generator().manual_seed(args.seed), "eval": torch.Generator().manual_seed(args.seed + 1)}
+    generators = {"batch": torch.Generator().manual_seed(args.seed),
+                  "eval": torch.Generator().manual_seed(args.seed + 1)}
     step, history = 0, []
     if args.resume:
         state = lm.load_checkpoint(args.checkpoint, config)

@@ -1,6 +1,7 @@
 """zh.models.bert: bidirectional vs causal, the masking rule, the loss on chosen positions, checkpoints, the script."""
 
 import json
+from dataclasses import asdict
 import sys
 from pathlib import Path
 
@@ -136,3 +137,31 @@ def test_script_quick_and_resume(tmp_path, monkeypatch):
     assert "masked-character accuracy" in (tmp_path / "train_bert.md").read_text()
     with pytest.raises(SystemExit):
         train_bert.main(["--quick"])  # no --out-dir: would overwrite the committed results
+
+
+def test_gpt_vs_bert_script_on_tiny_models(tmp_path):
+    import gpt_vs_bert
+
+    shape = dict(block_size=64, n_layer=1, n_head=2, n_embd=16)
+    torch.manual_seed(0)
+    for name, kind, vocab in (("gpt", GPT, 65), ("bert", BERT, 66)):
+        config = GPTConfig(vocab_size=vocab, **shape)
+        torch.save({"config": asdict(config), "model": kind(config).state_dict()}, tmp_path / f"{name}.pt")
+    data = gpt_vs_bert.main(["--gpt", str(tmp_path / "gpt.pt"), "--bert", str(tmp_path / "bert.pt"),
+                             "--threads", "1", "--out-dir", str(tmp_path)])
+    table = data["table"]
+    assert table["all characters"]["characters"] == data["scored_characters"] == (111_540 - 1) // 64 * 64
+    kinds = ["first letter of a word", "later letter of a word", "space", "newline", "punctuation"]
+    assert sum(table[k]["characters"] for k in kinds) == data["scored_characters"]
+    gpt_maps, bert_maps = (torch.tensor([[[[float(p) for p in row.split()] for row in head] for head in layer]
+                                         for layer in data["attention"][k]]) for k in ("gpt", "bert"))
+    assert torch.allclose(gpt_maps.sum(-1), torch.ones(()), atol=0.03)
+    assert (gpt_maps.triu(1) == 0).all() and (bert_maps.triu(1) > 0).any()  # the causal mask, and its absence
+    assert len(data["fills"]) == gpt_vs_bert.FILL_LINES
+    for fill in data["fills"]:
+        assert len(fill["bert"]) == len(fill["truth"]) == len(fill["gpt"]) and fill["masked"]
+        assert all(b == t for i, (b, t) in enumerate(zip(fill["bert"], fill["truth"])) if i not in fill["masked"])
+    steps = data["generation"]["bert_steps"]
+    assert set(steps[0]) == {"_"} and "_" not in steps[-1] and len(steps[-1]) == 32
+    assert "<span" in (tmp_path / "gpt_vs_bert_fills.md").read_text()
+    assert "| all characters |" in (tmp_path / "gpt_vs_bert.md").read_text()

@@ -109,7 +109,8 @@ class BERT(nn.Module):
         self.head = MLMHead(config, self.embed.tok)
         self.apply(GPT._init_weights)  # the GPT's initialisation: normal(0, 0.02) weights, zero biases
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, idx: torch.Tensor,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scores for the character at every position, and the loss on the chosen positions.
 
         Args:
