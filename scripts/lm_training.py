@@ -37,11 +37,12 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None) ->
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per process")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--max-minutes", type=float, default=None,
-                        help="a wall-clock budget: stop after this many minutes of training (or at --max-iters); "
-                             "the cosine schedule then follows the time used")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds: the schedule runs on elapsed time, training stops when it is spent")
     parser.add_argument("--checkpoint", type=Path, default=None, help="file to save the training state to")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="leave after this step (saving the checkpoint), as if interrupted; resume later")
     parser.add_argument("--quick", action="store_true", help="a tiny model for a few steps, for the tests")
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write results (default docs/results)")
     parser.add_argument("--no-results", action="store_true", help="write no results file (trials)")
@@ -142,8 +143,14 @@ def estimate(model: nn.Module, splits: dict, batch: Callable, metrics: Callable,
 
 def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: dict, batch: Callable,
           metrics: Callable, generators: dict, step: int = 0, history: list | None = None,
-          loss_of: Callable | None = None, master: bool = True, desc: str = "") -> tuple[list, float]:
+          loss_of: Callable | None = None, master: bool = True, desc: str = "",
+          shared_clock: Callable | None = None) -> tuple[list, float]:
     """Run AdamW steps up to ``args.max_iters``, evaluating (and checkpointing) every ``args.eval_interval`` steps.
+
+    With ``args.time_budget`` (seconds) the cosine schedule follows the fraction of the budget
+    spent (or of ``max_iters``, if further), and training stops when it is spent (or at ``max_iters``); the time counts evaluations
+    too, and adds up over the sessions of a resumed run. ``args.stop_at`` leaves after that step,
+    as if interrupted.
 
     Args:
         model: The model; ``model(x, y)`` returns ``(logits, loss)``.
@@ -159,30 +166,37 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         loss_of: ``loss_of(x, y)``: the training loss (default ``model(x, y)[1]``; a DDP wrapper goes here).
         master: Whether this process logs, evaluates and saves.
         desc: The progress bar's label.
+        shared_clock: ``shared_clock(seconds) -> seconds``: makes every process of a data-parallel
+            run use rank 0's clock, so that all take the same number of steps.
 
     Returns:
-        ``(history, seconds)``: one dict per evaluation, and the seconds spent in training steps.
+        ``(history, seconds)``: one dict per evaluation, and the training time of the whole run.
     """
     history = [] if history is None else history
     loss_of = loss_of or (lambda x, y: model(x, y)[1])
     bar = tqdm(total=args.max_iters, initial=step, disable=not master, desc=desc, mininterval=2.0)
-    # seconds spent in training steps, over all sessions of a resumed run (evaluations not counted)
-    trained = history[-1]["seconds"] if history else 0.0
+    start = time.perf_counter()
+    spent_before = history[-1]["seconds"] if history else 0.0  # training time of the run this one resumes
+
+    def elapsed() -> float:
+        return time.perf_counter() - start + spent_before
 
     def evaluate_and_save(at: int) -> None:
         result = estimate(model, splits, batch, metrics, args.eval_iters, generators["eval"])
-        history.append({"step": at, **{k: round(v, 4) for k, v in result.items()},
-                        "seconds": round(trained, 1)})
+        history.append({"step": at, **{k: round(v, 4) for k, v in result.items()}, "seconds": round(elapsed(), 1)})
         bar.write(f"step {at}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
         if args.checkpoint is not None:
             save_checkpoint(args.checkpoint, model, optimizer, at, history, generators, args)
 
-    budget = None if args.max_minutes is None else 60 * args.max_minutes
-    while step < args.max_iters and (budget is None or trained < budget):
+    progress = None
+    while step < min(args.max_iters, args.stop_at or args.max_iters):
         if master and step % args.eval_interval == 0 and (not history or history[-1]["step"] != step):
             evaluate_and_save(step)
-        tick = time.perf_counter()
-        progress = None if budget is None else trained / budget
+        if args.time_budget is not None:
+            progress = (shared_clock or float)(elapsed()) / args.time_budget
+            if progress >= 1:
+                break
+            progress = max(progress, (step - args.warmup) / max(1, args.max_iters - args.warmup))  # whichever ends first
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args, progress)
         loss = loss_of(*batch(train_data, generators["batch"]))
@@ -194,8 +208,7 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         if master and step % 50 == 0:  # reading the loss waits for the step; do it rarely
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         bar.update()
-        trained += time.perf_counter() - tick
     if master and (not history or history[-1]["step"] != step):
         evaluate_and_save(step)
     bar.close()
-    return history, trained
+    return history, elapsed()
