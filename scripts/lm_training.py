@@ -148,8 +148,8 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
     """Run AdamW steps up to ``args.max_iters``, evaluating (and checkpointing) every ``args.eval_interval`` steps.
 
     With ``args.time_budget`` (seconds) the cosine schedule follows the fraction of the budget
-    spent (or of ``max_iters``, if further), and training stops when it is spent (or at ``max_iters``); the time counts evaluations
-    too, and adds up over the sessions of a resumed run. ``args.stop_at`` leaves after that step,
+    spent (or of ``max_iters``, if further), and training stops when it is spent (or at
+    ``max_iters``); the time counts evaluations too, and adds up over the sessions of a resumed run. ``args.stop_at`` leaves after that step,
     as if interrupted.
 
     Args:
@@ -196,7 +196,8 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
             progress = (shared_clock or float)(elapsed()) / args.time_budget
             if progress >= 1:
                 break
-            progress = max(progress, (step - args.warmup) / max(1, args.max_iters - args.warmup))  # whichever ends first
+            # whichever of the budget and max_iters ends first
+            progress = max(progress, (step - args.warmup) / max(1, args.max_iters - args.warmup))
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args, progress)
         loss = loss_of(*batch(train_data, generators["batch"]))
