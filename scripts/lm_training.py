@@ -149,8 +149,8 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
 
     With ``args.time_budget`` (seconds) the cosine schedule follows the fraction of the budget
     spent (or of ``max_iters``, if further), and training stops when it is spent (or at
-    ``max_iters``); the time counts evaluations too, and adds up over the sessions of a resumed run. ``args.stop_at`` leaves after that step,
-    as if interrupted.
+    ``max_iters``); the time counts evaluations too, and adds up over the sessions of a resumed run.
+    ``args.stop_at`` leaves after that step, as if interrupted.
 
     Args:
         model: The model; ``model(x, y)`` returns ``(logits, loss)``.

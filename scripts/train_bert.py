@@ -31,7 +31,7 @@ import results  # noqa: E402
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, GPTConfig, mask_tokens, masked_char_scores
 
-# the GPT's best CPU shape (scripts/train_gpt.py --preset best); steps chosen to fit 15 min on 2 cores
+# the GPT's best CPU shape (scripts/train_gpt.py --preset best); --time-budget or max_iters ends the run
 PRESETS = {
     "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=128, batch_size=32, max_iters=3000,
                  lr=3e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
