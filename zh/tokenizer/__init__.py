@@ -6,10 +6,15 @@ Page: [tokenizer](../tokenizer/index.md).
 - `RegexTokenizer`: BPE within the chunks of a split regex (GPT-2's or GPT-4's);
 - `GPT4Tokenizer`: tiktoken's ``cl100k_base``, from its published ranks;
 - `draw_tokens`: a picture of where a tokenizer cuts a text.
+
+Inside: `zh.tokenizer.base` (what every tokenizer shares), `zh.tokenizer.train` (learning
+merges), `zh.tokenizer.encode` (BPE on a chunk, the reference), `zh.tokenizer.fast_encoder` and
+`zh.tokenizer.batch` (the same ids, fast), `zh.tokenizer.files` (the ``.model`` format).
 """
 
 from zh.tokenizer.base import Tokenizer
 from zh.tokenizer.basic import BasicTokenizer
+from zh.tokenizer.encode import encode_naive
 from zh.tokenizer.gpt4 import GPT4_SPECIAL_TOKENS, GPT4Tokenizer, cl100k_ranks
 from zh.tokenizer.regex_split import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
 from zh.tokenizer.train import get_stats, merge, train_fast, train_naive
@@ -28,6 +33,7 @@ __all__ = [
     "merge",
     "train_naive",
     "train_fast",
+    "encode_naive",
     "token_spans",
     "draw_tokens",
 ]

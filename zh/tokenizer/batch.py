@@ -2,7 +2,7 @@
 
 Page: [GPT-4's tokenizer / encoding fast](../tokenizer/gpt4.md#encoding-fast).
 
-`zh.tokenizer.base.Tokenizer._encode_chunk` is a short Python loop: find the chunk's
+`zh.tokenizer.fast_encoder.FastEncoder.bpe` is a short Python loop: find the chunk's
 lowest-ranked pair, merge it, repeat. On a new text there are thousands of new chunks, and the
 loop's interpreter overhead is most of the time. Here the chunks' ids lie end to end in one
 array, and each *round* does, for every chunk at once, what one turn of the loop does: find the
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: The rank of a pair that is not a merge.
+#: The rank of a pair that is not a merge: the largest int64, a plain Python int (also used by
+#: `zh.tokenizer.fast_encoder`, whose loop over Python ints needs no numpy).
 NEVER = np.iinfo(np.int64).max
 #: Pair keys pack two ids into one 64-bit integer; ids must stay below this.
 MAX_ID = 1 << 31
@@ -91,14 +92,14 @@ class BatchEncoder:
         self.byte_ids = np.array(byte_ids, dtype=np.int64)
         self.pairs = PairTable(merges)
         # The returned ids are these very int objects, those of byte_ids and merges, as in
-        # Tokenizer._encode_chunk: a cache of thousands of id lists reads back faster when its
+        # FastEncoder.bpe: a cache of thousands of id lists reads back faster when its
         # lists share one object per id than when each holds its own copies, all over memory.
         self.ints = np.empty(max(ids) + 1, dtype=object)
         for idx in ids:
             self.ints[idx] = idx
 
     def encode(self, chunks: list[str]) -> list[list[int]]:
-        """BPE on each chunk's UTF-8 bytes, with the result of `Tokenizer._encode_chunk` on each.
+        """BPE on each chunk's UTF-8 bytes: the result of `zh.tokenizer.encode.encode_naive` on each.
 
         Args:
             chunks: The chunks.

@@ -15,7 +15,7 @@ from zh.tokenizer.base import Tokenizer
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 #: GPT-4's (cl100k_base) split pattern, as tiktoken defines it: case-insensitive contractions,
 #: digits in groups of at most 3, newlines kept apart from other whitespace.
-GPT4_SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+GPT4_SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""  # noqa: E501 (one regex, as tiktoken writes it)
 
 # The ASCII characters in each Unicode class, asked of the `regex` module itself (its \s, for
 # one, differs from Python's str.isspace on \x1c-\x1f).
@@ -76,7 +76,7 @@ class RegexTokenizer(Tokenizer):
 
     Example:
         >>> tok = RegexTokenizer()
-        >>> tok._split("Hello world!!! 2024")
+        >>> tok.split("Hello world!!! 2024")
         ['Hello', ' world', '!!!', ' ', '202', '4']
     """
 
@@ -93,7 +93,8 @@ class RegexTokenizer(Tokenizer):
             raise ValueError(f"the split pattern {pattern!r} has capturing groups; use (?:...) instead")
         self._compiled_ascii = ascii_equivalent(pattern)
 
-    def _split(self, text: str) -> list[str]:
+    def split(self, text: str) -> list[str]:
+        """The chunks of ``text`` that the pattern matches, in order (they join to ``text``)."""
         if self._compiled_ascii is not None and text.isascii():
             return self._compiled_ascii.findall(text)
         return self._compiled.findall(text)

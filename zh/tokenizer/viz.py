@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 COLOURS = ["#fdd98a", "#a9d4f0", "#c4eab2", "#f4b6d0", "#d3c2f0", "#9fe0d8"]
 
 
-def token_spans(tokenizer: "Tokenizer", text: str, allowed_special: str | set[str] = "none") -> list[tuple[str, list[int]]]:
+def token_spans(
+    tokenizer: "Tokenizer", text: str, allowed_special: str | set[str] = "none"
+) -> list[tuple[str, list[int]]]:
     """Cut ``text`` where ``tokenizer`` cuts it: ``[(piece, ids), ...]``, pieces joining to ``text``.
 
     A token that ends inside a multi-byte character (an emoji made of 3 tokens, say) is kept
