@@ -23,11 +23,13 @@ from tqdm import tqdm
 from zh.models.training import eval_mode
 
 
-def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None) -> argparse.Namespace:
+def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """The shared command line: ``--preset``, an option for every number of a preset, and the rest.
 
     ``--quick`` replaces the preset's sizes by ``quick`` (a few steps of a tiny model, for the
-    tests) and then needs ``--out-dir``, so its numbers never replace a full run's.
+    tests) and then needs ``--out-dir``, so its numbers never replace a full run's. ``extra``
+    adds a script's own options to the parser.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(presets), default=default)
@@ -36,7 +38,8 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None) ->
     parser.add_argument("--beta1", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per process")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: cuda:<local rank>)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds: the schedule runs on elapsed time, training stops when it is spent")
     parser.add_argument("--checkpoint", type=Path, default=None, help="file to save the training state to")
@@ -47,6 +50,8 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None) ->
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write results (default docs/results)")
     parser.add_argument("--no-results", action="store_true", help="write no results file (trials)")
     parser.add_argument("--name", default=None, help="name of the run in the results (default: the preset)")
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     settings = dict(presets[args.preset], **(quick if args.quick else {}))
     for name, value in settings.items():
@@ -111,7 +116,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer, step: int, history:
 def load_checkpoint(path: Path, config=None) -> dict:
     """The saved training state; with ``config``, refuses a checkpoint of another model shape, saying what differs."""
     if not Path(path).is_file():
-        raise SystemExit(f"there is no checkpoint at {path}")
+        raise SystemExit(f"--resume: there is no checkpoint at {path}")
     state = torch.load(path, map_location="cpu", weights_only=False)
     if config is not None:
         saved = state["config"]
