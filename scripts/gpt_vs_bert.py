@@ -38,11 +38,12 @@ FILL_LINES = 5  # validation lines BERT fills in
 
 
 def load(kind, path: Path):
-    """A trained model from a training script's checkpoint."""
+    """A trained model from a training script's checkpoint, and how long it had trained."""
     state = lm.load_checkpoint(path)
     model = kind(GPTConfig(**state["config"]))
     model.load_state_dict(state["model"])
-    return model.eval()
+    history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
+    return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"]}
 
 
 def categories(y: torch.Tensor, prev: torch.Tensor, chars: list[str]) -> dict[str, torch.Tensor]:
@@ -161,7 +162,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     chars, _, val = shakespeare_splits()
-    gpt, bert = load(GPT, args.gpt), load(BERT, args.bert)
+    (gpt, gpt_trained), (bert, bert_trained) = load(GPT, args.gpt), load(BERT, args.bert)
     mask_id = len(chars)
     if gpt.config.vocab_size != mask_id or bert.config.vocab_size != mask_id + 1:
         raise SystemExit("the checkpoints are not of tiny shakespeare's characters (and [MASK] for BERT)")
@@ -193,6 +194,7 @@ def main(argv=None) -> dict:
     generator = torch.Generator().manual_seed(args.seed)
     data = {
         "block_size": T,
+        "trained": {"gpt": gpt_trained, "bert": bert_trained},
         "scored_characters": n * T,
         "table": table,
         "attention": {"text": ATTENTION_TEXT[-T:], "gpt": maps_as_rows(gpt, ids), "bert": maps_as_rows(bert, ids)},
@@ -204,6 +206,10 @@ def main(argv=None) -> dict:
     for name, r in table.items():
         rows.append(f"| {name} | {r['characters']:,} | {r['gpt_loss']:.3f} | {100 * r['gpt_acc']:.1f}% "
                     f"| {r['bert_loss']:.3f} | {100 * r['bert_acc']:.1f}% |")
+    shape = lambda c: f"{c.n_layer} layers, {c.n_head} heads, width {c.n_embd}"  # noqa: E731
+    rows.append(f"\nThe GPT ({shape(gpt.config)}) after {gpt_trained['step']:,} steps "
+                f"({gpt_trained['seconds']:.0f} s of training); BERT ({shape(bert.config)}) after "
+                f"{bert_trained['step']:,} steps ({bert_trained['seconds']:.0f} s); windows of {T} characters.")
     out_dir = Path(args.out_dir or results.RESULTS)
     results.write("gpt_vs_bert", data, "\n".join(rows), out_dir=out_dir)
     env = results.environment()

@@ -164,4 +164,5 @@ def test_gpt_vs_bert_script_on_tiny_models(tmp_path):
     steps = data["generation"]["bert_steps"]
     assert set(steps[0]) == {"_"} and "_" not in steps[-1] and len(steps[-1]) == 32
     assert "<span" in (tmp_path / "gpt_vs_bert_fills.md").read_text()
-    assert "| all characters |" in (tmp_path / "gpt_vs_bert.md").read_text()
+    table_md = (tmp_path / "gpt_vs_bert.md").read_text()
+    assert "| all characters |" in table_md and "The GPT (1 layers, 2 heads, width 16) after 0 steps" in table_md
