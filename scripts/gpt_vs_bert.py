@@ -43,7 +43,8 @@ def load(kind, path: Path):
     model = kind(GPTConfig(**state["config"]))
     model.load_state_dict(state["model"])
     history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
-    return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"]}
+    return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"],
+                          "batch_size": state.get("args", {}).get("batch_size")}
 
 
 def categories(y: torch.Tensor, prev: torch.Tensor, chars: list[str]) -> dict[str, torch.Tensor]:
