@@ -36,7 +36,7 @@ CURVE_POINTS = 200  # the loss curve: mean minibatch loss over each of this many
 def run_stage(stage: str, steps: int) -> dict:
     """Train one stage from seed 42 and measure it; returns its row."""
     label, config, batchnorm, reference = STAGES[stage]
-    vocab, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=config.block_size)
+    _, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=config.block_size)
     g = torch.Generator().manual_seed(42)
     model = WaveNet(config, generator=g, batchnorm=batchnorm)
     load_start, t0 = os.getloadavg()[0], time.time()

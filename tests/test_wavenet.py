@@ -40,7 +40,7 @@ def test_shapes_level_by_level():
 def test_block_size_must_be_a_power_of_n_consecutive():
     for block_size, n in [(6, 2), (8, 3), (8, 1), (1, 2)]:
         with pytest.raises(ValueError, match="must be a power"):
-            WaveNetConfig(block_size=block_size, n_consecutive=n).levels
+            WaveNet(WaveNetConfig(block_size=block_size, n_consecutive=n))
     assert WaveNetConfig(block_size=9, n_consecutive=3).levels == 2
 
 

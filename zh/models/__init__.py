@@ -1,14 +1,20 @@
-"""The language models of the series, one file per model and one page per file.
+"""The makemore language models, one file per model and one page per file.
 
-| module | what | page that derives it | ``zh makemore --type`` |
-|---|---|---|---|
-| ``zh.models.bigram`` | ``Bigram``: a table of next-character logits | makemore/bigram.md, neural_bigram.md | ``bigram`` |
-| ``zh.models.mlp`` | ``MLP``: Bengio et al.'s language model, five raw tensors | makemore/mlp.md | ``mlp`` |
-| ``zh.models.activations`` | ``mlp()``: the same model stacked from ``zh.nn.layers``, with BatchNorm, and its diagnostics | makemore/activations.md | |
-| ``zh.models.backprop`` | the same network as a dict of tensors, with every gradient written by hand | makemore/backprop.md | |
-| ``zh.models.wavenet`` | ``WaveNet``: the context fused pairwise in a tree, and the same tree as dilated convolutions | makemore/wavenet.md | ``wavenet`` |
-| ``zh.models.sequence`` | the contract every model of the makemore command follows, and ``FixedContext`` | makemore/wavenet.md | |
-| ``zh.models.sampling``, ``zh.models.training`` | sampling and the training loop, shared by all | makemore/bigram.md, mlp.md | |
+Which model lives where, which page derives it, and its ``zh makemore --type``:
+
+- ``zh.models.bigram``: ``Bigram``, a table of next-character logits. Pages makemore/bigram.md and
+  makemore/neural_bigram.md. ``--type bigram``.
+- ``zh.models.mlp``: ``MLP``, Bengio et al.'s language model in five raw tensors. Page makemore/mlp.md.
+  ``--type mlp``.
+- ``zh.models.activations``: ``mlp()``, the same model stacked from ``zh.nn.layers``, with BatchNorm,
+  and its diagnostic plots. Page makemore/activations.md.
+- ``zh.models.backprop``: the same network as a dict of tensors, every gradient written by hand.
+  Page makemore/backprop.md.
+- ``zh.models.wavenet``: ``WaveNet``, the context fused pairwise in a tree, and the same tree as
+  dilated causal convolutions. Page makemore/wavenet.md. ``--type wavenet``.
+- ``zh.models.sequence``: the contract every model of the makemore command follows, and the
+  ``FixedContext`` adapter. Page makemore/wavenet.md.
+- ``zh.models.sampling``, ``zh.models.training``: sampling and the training loop, shared by all.
 
 Four things of the site are called "MLP"; they are:
 

@@ -10,7 +10,7 @@ Every model the command trains is called as ``model(idx, targets) -> (logits, lo
   (after the end of an item), which the loss skips, as ``F.cross_entropy(..., ignore_index=-1)``;
 - ``model.config.block_size``: the most tokens it reads; sampling feeds it the last ``block_size``.
 
-Sequence models (a transformer) are written that way. The series' fixed-context models (bigram,
+Sequence models (a transformer) are written that way. The fixed-context models of makemore (bigram,
 MLP, WaveNet: ``(B, block_size) -> (B, vocab_size)``) join through ``FixedContext``, which gives
 each position its own context window, padded with boundary tokens before the start.
 """
@@ -67,7 +67,8 @@ class FixedContext(nn.Module):
         block_size = self.config.block_size
         return F.pad(idx, (block_size - 1, 0)).unfold(1, block_size, 1)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, idx: torch.Tensor,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(logits (B, T, V), loss)``; the loss averages over the targets that are not ``IGNORE``."""
         windows = self.contexts(idx)
         if targets is None:
