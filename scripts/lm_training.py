@@ -179,7 +179,8 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
     """
     history = [] if history is None else history
     loss_of = loss_of or (lambda x, y: model(x, y)[1])
-    bar = tqdm(total=args.max_iters, initial=step, disable=not master, desc=desc, mininterval=2.0)
+    bar = tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
+               mininterval=2.0)
     start = time.perf_counter()
     spent_before = history[-1]["seconds"] if history else 0.0  # training time of the run this one resumes
 
