@@ -118,8 +118,9 @@ def causal_mask(t_q: int, t_k: int, device=None) -> torch.Tensor:
     return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(diagonal=t_k - t_q)
 
 
+# --8<-- [start:kv_cache]
 class KVCache:
-    """The keys and values of the positions a model has already read, so a new token attends to them without recomputing.
+    """Keys and values of the positions already read, kept so that new tokens attend to them without recomputing.
 
     One pre-allocated buffer ``(n_layer, 2, B, n_head, block_size, d_head)``; `GPT.forward` writes
     each layer's new keys and values at ``length`` and then advances ``length``.
@@ -143,6 +144,7 @@ class KVCache:
         self.buffer[layer, 0, :, :, self.length:end] = k
         self.buffer[layer, 1, :, :, self.length:end] = v
         return self.buffer[layer, 0, :, :, :end], self.buffer[layer, 1, :, :, :end]
+        # --8<-- [end:kv_cache]
 
 
 # --8<-- [start:self_attention]
@@ -171,7 +173,7 @@ class SelfAttention(nn.Module):
         self.fast, self.record, self.probs = True, False, None
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        """``(B, T, n_embd)`` → ``(B, T, n_embd)``; with ``kv_cache``, also attend to the cached positions of ``layer``."""
+        """``(B, T, n_embd)`` → ``(B, T, n_embd)``; with ``kv_cache``, also attend to ``layer``'s cached positions."""
         B, T, C = x.shape
         # (B, T, 3C) -> three (B, n_head, T, d_head): the heads become a batch dimension
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
@@ -240,6 +242,7 @@ class Block(nn.Module):
         # --8<-- [end:block]
 
 
+# --8<-- [start:embeddings]
 class Embeddings(nn.Module):
     """Token embedding plus learned position embedding, then dropout.
 
@@ -276,6 +279,7 @@ class Embeddings(nn.Module):
             raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
         pos = torch.arange(start, start + T, device=idx.device)
         return self.dropout(self.tok(idx) + self.pos(pos))
+        # --8<-- [end:embeddings]
 
 
 # --8<-- [start:gpt]
@@ -391,7 +395,7 @@ class GPT(nn.Module):
 
 
 def set_fast_attention(model: nn.Module, fast: bool) -> None:
-    """Switch every `SelfAttention` in ``model`` to ``scaled_dot_product_attention`` (``True``) or the written-out `attention`."""
+    """Switch every `SelfAttention` in ``model`` to the fused kernel (``fast=True``) or the written-out `attention`."""
     for module in model.modules():
         if isinstance(module, SelfAttention):
             module.fast = fast
