@@ -156,6 +156,21 @@ def load_shakespeare(path: str | os.PathLike | None = None) -> str:
     return load_text("tinyshakespeare.txt", path)
 
 
+def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """Tiny shakespeare as character ids, split 90/10 as the GPT and BERT pages train on it.
+
+    Returns:
+        ``(chars, train, val)``: the sorted distinct characters (id ``i`` is ``chars[i]``), the first
+        90% of the text and the last 10%, as 1-D ``torch.long`` tensors of ids.
+    """
+    text = load_shakespeare(path)
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    n = int(0.9 * len(data))
+    return chars, data[:n], data[n:]
+
+
 def _check_word_list(function: str, words) -> None:
     # one string would be taken, character by character, for a list of one-letter words
     if isinstance(words, str):

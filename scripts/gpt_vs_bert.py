@@ -1,0 +1,224 @@
+"""Score the trained GPT and BERT on the same validation characters, and keep what the GPT-vs-BERT page shows.
+
+    python scripts/gpt_vs_bert.py --gpt .cache/gpt.pt --bert .cache/bert.pt
+    python scripts/gpt_vs_bert.py --gpt A --bert B --out-dir /tmp/x    # (the tests, with tiny models)
+
+The checkpoints are those of scripts/train_gpt.py and scripts/train_bert.py (``--checkpoint``).
+The validation text is cut into consecutive windows of ``block_size`` characters. In each window
+the GPT predicts every character from the ones before it in the window (its training objective);
+BERT predicts the same characters, each masked once with about 14% of its window
+(`zh.models.bert.masked_char_scores`), from both sides. Writes ``docs/results/gpt_vs_bert.{json,md}``
+(the table, broken down by kind of character and by place in the window; both models' attention
+maps on one validation line; BERT filling masked characters of real validation lines; BERT
+generating by iterative unmasking next to the GPT generating left to right) and
+``docs/results/gpt_vs_bert_fills.md`` (the fills as coloured HTML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lm_training as lm  # noqa: E402
+import results  # noqa: E402
+from train_gpt import ATTENTION_TEXT  # noqa: E402
+
+from zh.data import shakespeare_splits
+from zh.models.bert import BERT, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
+from zh.models.gpt import GPT, GPTConfig, attention_maps
+from zh.models.training import eval_mode
+
+FILL_LINES = 5  # validation lines BERT fills in
+
+
+def load(kind, path: Path):
+    """A trained model from a training script's checkpoint, and how long it had trained."""
+    state = lm.load_checkpoint(path)
+    model = kind(GPTConfig(**state["config"]))
+    model.load_state_dict(state["model"])
+    history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
+    return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"],
+                          "batch_size": state.get("args", {}).get("batch_size")}
+
+
+def categories(y: torch.Tensor, prev: torch.Tensor, chars: list[str]) -> dict[str, torch.Tensor]:
+    """Masks over the scored characters ``y``: what kind of character each is (``prev``: the one before it)."""
+    letter = torch.tensor([c.isalpha() for c in chars])
+    return {
+        "first letter of a word": letter[y] & ~letter[prev],
+        "later letter of a word": letter[y] & letter[prev],
+        "space": y == chars.index(" "),
+        "newline": y == chars.index("\n"),
+        "punctuation": ~letter[y] & (y != chars.index(" ")) & (y != chars.index("\n")),
+    }
+
+
+@torch.no_grad()
+def gpt_char_scores(gpt: GPT, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64):
+    """Per-character cross-entropy and correctness of the GPT on windows ``x`` with next characters ``y``."""
+    loss, correct = [], []
+    for i in range(0, len(x), batch_size):
+        logits = gpt(x[i:i + batch_size])[0]
+        loss.append(F.cross_entropy(logits.transpose(1, 2), y[i:i + batch_size], reduction="none"))
+        correct.append(logits.argmax(-1) == y[i:i + batch_size])
+    return torch.cat(loss).view(-1), torch.cat(correct).view(-1)
+
+
+def maps_as_rows(model, ids: torch.Tensor) -> list:
+    """``(n_layer, n_head, T)`` rows of 3-decimal numbers: the attention maps on ``ids``, small in JSON."""
+    return [[[" ".join(f"{p:.3f}" for p in row) for row in head] for head in layer]
+            for layer in attention_maps(model, ids)[:, 0].tolist()]
+
+
+def fills(bert: BERT, gpt: GPT, chars, val: torch.Tensor, mask_id: int, generator) -> list[dict]:
+    """BERT (and the GPT, from the left only) guessing masked characters of a few validation lines."""
+    T = bert.config.block_size
+    newlines = (val == chars.index("\n")).nonzero()[:, 0].tolist()
+    lines = [(start, end) for start, end in zip(newlines, newlines[1:])
+             if 30 <= end - start - 1 <= T // 2 and T <= start and end + T < len(val)]
+    out = []
+    for start, end in lines[:: len(lines) // FILL_LINES][:FILL_LINES]:  # lines spread over the validation text
+        lo = start + 1 - (T - (end - start - 1)) // 2  # the window of T characters with the line in its middle
+        window = val[lo:lo + T][None]
+        line = slice(start + 1 - lo, end - lo)
+        _, targets = mask_tokens(window[:, line], mask_id, generator=generator)
+        hide = targets[0] != -1
+        masked = window.clone()
+        masked[0, line] = torch.where(hide, mask_id, window[0, line])  # every chosen character shown as [MASK]
+        bert_guess = fill_masks(bert, masked, mask_id)[0, line]
+        gpt_guess = gpt(window[:, :-1])[0].argmax(-1)[0, line.start - 1:line.stop - 1]  # from the true left context
+        out.append({"truth": "".join(chars[i] for i in window[0, line].tolist()),
+                    "masked": [int(i) for i in hide.nonzero()[:, 0]],
+                    "bert": "".join(chars[i] for i in bert_guess.tolist()),
+                    "gpt": "".join(chars[i] for i in gpt_guess.tolist())})
+    return out
+
+
+def generation(bert: BERT, gpt: GPT, chars, val: torch.Tensor, mask_id: int, seed: int) -> dict:
+    """The same prompt continued by the GPT (left to right) and by BERT (iterative unmasking), and BERT from nothing."""
+    T = bert.config.block_size
+    new = T // 2  # each model writes the second half of a window after the same first half
+    prompt = val[:T - new][None]
+    decode = "".join
+    gpt_text = gpt.generate(prompt, new, generator=torch.Generator().manual_seed(seed))[0, prompt.size(1):]
+    blank = torch.cat([prompt, torch.full((1, new), mask_id)], 1)
+    steps = iterative_unmask(bert, blank, mask_id, generator=torch.Generator().manual_seed(seed))
+
+    def show(ids):  # the generated part, "_" for a character still masked
+        return decode("_" if i == mask_id else chars[i] for i in ids[0, prompt.size(1):].tolist())
+
+    nothing = torch.full((1, T), mask_id)
+    from_nothing = iterative_unmask(bert, nothing, mask_id, generator=torch.Generator().manual_seed(seed))
+    every = max(1, new // 4)
+    return {
+        "prompt": decode(chars[i] for i in prompt[0].tolist()),
+        "gpt": decode(chars[i] for i in gpt_text.tolist()),
+        "bert_steps": [show(s) for s in steps[::every]] + ([show(steps[-1])] if (len(steps) - 1) % every else []),
+        "bert_all_at_once": show(fill_masks(bert, blank, mask_id)),
+        "bert_from_nothing": decode(chars[i] for i in from_nothing[-1][0].tolist()),
+        "bert_from_nothing_all_at_once": decode(chars[i] for i in fill_masks(bert, nothing, mask_id)[0].tolist()),
+    }
+
+
+def fills_html(rows: list[dict]) -> str:
+    """Each line three times: the truth, then BERT's and the GPT's guesses at its masked characters.
+
+    A guess is green where right and red where wrong; hovering shows the truth.
+    """
+
+    def guessed(guesses: str, truth: str, masked: set) -> str:
+        spans = []
+        for i, (guess, true) in enumerate(zip(guesses, truth)):
+            if i not in masked:
+                spans.append(html.escape(true))
+                continue
+            shown = {"\n": "⏎", " ": "␣"}.get(guess, html.escape(guess))
+            colour = "#1b7f3b" if guess == true else "#c62828"
+            spans.append(f'<span style="background:{colour};color:white" title="truth: {html.escape(repr(true))}">'
+                         f'{shown}</span>')
+        return "".join(spans)
+
+    out = []
+    for r in rows:
+        masked = set(r["masked"])
+        out.append(f'<pre class="zh-fills">truth: {html.escape(r["truth"])}\n'
+                   f'BERT:  {guessed(r["bert"], r["truth"], masked)}\n'
+                   f'GPT:   {guessed(r["gpt"], r["truth"], masked)}</pre>')
+    return "\n".join(out)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gpt", type=Path, required=True, help="checkpoint of scripts/train_gpt.py")
+    parser.add_argument("--bert", type=Path, required=True, help="checkpoint of scripts/train_bert.py")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    chars, _, val = shakespeare_splits()
+    (gpt, gpt_trained), (bert, bert_trained) = load(GPT, args.gpt), load(BERT, args.bert)
+    mask_id = len(chars)
+    if gpt.config.vocab_size != mask_id or bert.config.vocab_size != mask_id + 1:
+        raise SystemExit("the checkpoints are not of tiny shakespeare's characters (and [MASK] for BERT)")
+    T = bert.config.block_size
+    if gpt.config.block_size < T:
+        raise SystemExit(f"the GPT reads {gpt.config.block_size} characters, fewer than BERT's windows of {T}")
+
+    n = (len(val) - 1) // T
+    x, y = val[: n * T].view(n, T), val[1: n * T + 1].view(n, T)  # y: the scored characters, x: GPT's inputs
+    with eval_mode(gpt):
+        gpt_loss, gpt_ok = gpt_char_scores(gpt, x, y)
+    groups_of = torch.Generator().manual_seed(args.seed)
+    bert_loss, bert_ok = masked_char_scores(bert, y.reshape(-1), mask_id, generator=groups_of)
+    position = torch.arange(T).repeat(n)
+    edge = T // 8
+    groups = {"all characters": torch.ones(n * T, dtype=torch.bool),
+              **categories(y.reshape(-1), x.reshape(-1), chars),
+              f"first {edge} places of a window": position < edge,
+              "middle places of a window": (position >= edge) & (position < T - edge),
+              f"last {edge} places of a window": position >= T - edge}
+    table = {name: {"characters": int(m.sum()),
+                    "gpt_loss": round(gpt_loss[m].mean().item(), 4),
+                    "gpt_acc": round(gpt_ok[m].float().mean().item(), 4),
+                    "bert_loss": round(bert_loss[m].mean().item(), 4),
+                    "bert_acc": round(bert_ok[m].float().mean().item(), 4)}
+             for name, m in groups.items() if m.any()}
+
+    ids = torch.tensor([[chars.index(c) for c in ATTENTION_TEXT[-T:]]])
+    generator = torch.Generator().manual_seed(args.seed)
+    data = {
+        "block_size": T,
+        "trained": {"gpt": gpt_trained, "bert": bert_trained},
+        "scored_characters": n * T,
+        "table": table,
+        "attention": {"text": ATTENTION_TEXT[-T:], "gpt": maps_as_rows(gpt, ids), "bert": maps_as_rows(bert, ids)},
+        "fills": fills(bert, gpt, chars, val, mask_id, generator),
+        "generation": generation(bert, gpt, chars, val, mask_id, args.seed),
+    }
+    rows = ["| validation characters | count | GPT loss (left context) | GPT accuracy | BERT loss (masked, both sides) "
+            "| BERT accuracy |", "|---|---:|---:|---:|---:|---:|"]
+    for name, r in table.items():
+        rows.append(f"| {name} | {r['characters']:,} | {r['gpt_loss']:.3f} | {100 * r['gpt_acc']:.1f}% "
+                    f"| {r['bert_loss']:.3f} | {100 * r['bert_acc']:.1f}% |")
+    shape = lambda c: f"{c.n_layer} layers, {c.n_head} heads, width {c.n_embd}"  # noqa: E731
+    rows.append(f"\nThe GPT ({shape(gpt.config)}) after {gpt_trained['step']:,} steps "
+                f"({gpt_trained['seconds']:.0f} s of training); BERT ({shape(bert.config)}) after "
+                f"{bert_trained['step']:,} steps ({bert_trained['seconds']:.0f} s); windows of {T} characters.")
+    out_dir = Path(args.out_dir or results.RESULTS)
+    results.write("gpt_vs_bert", data, "\n".join(rows), out_dir=out_dir)
+    env = results.environment()
+    (out_dir / "gpt_vs_bert_fills.md").write_text(
+        fills_html(data["fills"])
+        + f"\n\n<small>From `scripts/gpt_vs_bert.py`, {env['date']}, commit {env['commit']}.</small>\n")
+    return data
+
+
+if __name__ == "__main__":
+    main()

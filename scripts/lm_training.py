@@ -1,0 +1,221 @@
+"""What the tiny-shakespeare training scripts (train_gpt.py, train_bert.py) share.
+
+The command line (presets whose every number can be overridden, ``--quick``, ``--checkpoint`` /
+``--resume``), random windows of the text, the learning-rate schedule, AdamW with decay on the
+matrices only, the training loop with its progress bar and periodic evaluation, and checkpoints
+that a killed run can resume from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from zh.models.training import eval_mode
+
+
+def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The shared command line: ``--preset``, an option for every number of a preset, and the rest.
+
+    ``--quick`` replaces the preset's sizes by ``quick`` (a few steps of a tiny model, for the
+    tests) and then needs ``--out-dir``, so its numbers never replace a full run's. ``extra``
+    adds a script's own options to the parser.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(presets), default=default)
+    for name, value in presets[default].items():  # every setting can be overridden
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=None)
+    parser.add_argument("--beta1", type=float, default=0.9)
+    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per process")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: cuda:<local rank>)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds: the schedule runs on elapsed time, training stops when it is spent")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="file to save the training state to")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="leave after this step (saving the checkpoint), as if interrupted; resume later")
+    parser.add_argument("--quick", action="store_true", help="a tiny model for a few steps, for the tests")
+    parser.add_argument("--out-dir", type=Path, default=None, help="where to write results (default docs/results)")
+    parser.add_argument("--no-results", action="store_true", help="write no results file (trials)")
+    parser.add_argument("--name", default=None, help="name of the run in the results (default: the preset)")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    settings = dict(presets[args.preset], **(quick if args.quick else {}))
+    for name, value in settings.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.quick and args.out_dir is None and not args.no_results:
+        parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
+    if args.resume and args.checkpoint is None:
+        parser.error("--resume needs --checkpoint FILE to resume from")
+    args.name = args.name or args.preset + ("-quick" if args.quick else "")
+    return args
+
+
+def random_windows(data: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """``(batch_size, length)``: windows of ``data`` starting at random places."""
+    start = torch.randint(len(data) - length + 1, (batch_size,), generator=generator)
+    return data.unfold(0, length, 1)[start.to(data.device)]  # a view of the text: no copy
+
+
+def lr_at(step: int, args, progress: float | None = None) -> float:
+    """Linear warm-up to ``lr`` over ``warmup`` steps, then a cosine from ``lr`` down to ``min_lr`` at ``max_iters``.
+
+    ``progress`` (0 to 1), when given, replaces the fraction of steps done after the warm-up: a
+    run with a wall-clock budget passes the fraction of its time used.
+    """
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    if progress is None:
+        progress = (step - args.warmup) / max(1, args.max_iters - args.warmup)
+    return args.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (args.lr - args.min_lr)
+
+
+def make_optimizer(model: nn.Module, args) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices only (embeddings and Linear weights), not on biases and LayerNorms."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": args.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(args.beta1, args.beta2))
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer, step: int, history: list, generators: dict,
+                    args, **extra) -> None:
+    """Model, optimizer, step, history and random state in one file, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "config": asdict(model.config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "history": history,
+        "generators": {k: g.get_state() for k, g in generators.items()},
+        "args": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},
+        **extra,
+    }
+    tmp = path.with_suffix(path.suffix + ".part")
+    torch.save(state, tmp)
+    tmp.replace(path)  # a run killed while saving never leaves a half-written checkpoint
+
+
+def load_checkpoint(path: Path, config=None) -> dict:
+    """The saved training state; with ``config``, refuses a checkpoint of another model shape, saying what differs."""
+    if not Path(path).is_file():
+        raise SystemExit(f"--resume: there is no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if config is not None:
+        saved = state["config"]
+        differ = [f"{k}: checkpoint {saved.get(k)!r}, now {v!r}" for k, v in asdict(config).items()
+                  if saved.get(k) != v]
+        if differ:
+            raise SystemExit(f"--resume: {path} holds a model of another configuration ({'; '.join(differ)}). "
+                             "Resume with the same settings, or start a new run with another --checkpoint.")
+    return state
+
+
+def loadavg() -> list[float]:
+    """The machine's load averages over 1, 5 and 15 minutes (how busy it was during a timed run)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+@torch.no_grad()
+def estimate(model: nn.Module, splits: dict, batch: Callable, metrics: Callable, eval_iters: int,
+             generator: torch.Generator) -> dict:
+    """Means of ``metrics(model, *batch(data, generator))`` (a dict of floats) over ``eval_iters`` batches per split."""
+    out = {}
+    with eval_mode(model):
+        for name, data in splits.items():
+            rows = [metrics(model, *batch(data, generator)) for _ in range(eval_iters)]
+            for key in rows[0]:
+                out[f"{name}_{key}" if key != "loss" else name] = sum(r[key] for r in rows) / len(rows)
+    return out
+
+
+def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: dict, batch: Callable,
+          metrics: Callable, generators: dict, step: int = 0, history: list | None = None,
+          loss_of: Callable | None = None, master: bool = True, desc: str = "",
+          shared_clock: Callable | None = None) -> tuple[list, float]:
+    """Run AdamW steps up to ``args.max_iters``, evaluating (and checkpointing) every ``args.eval_interval`` steps.
+
+    With ``args.time_budget`` (seconds) the cosine schedule follows the fraction of the budget
+    spent (or of ``max_iters``, if further), and training stops when it is spent (or at
+    ``max_iters``); the time counts evaluations too, and adds up over the sessions of a resumed run.
+    ``args.stop_at`` leaves after that step, as if interrupted.
+
+    Args:
+        model: The model; ``model(x, y)`` returns ``(logits, loss)``.
+        optimizer: From `make_optimizer`; its learning rate follows `lr_at`.
+        args: The parsed command line (see `parse_args`).
+        train_data: The text steps are drawn from.
+        splits: ``{"train": ..., "val": ...}`` texts to evaluate on.
+        batch: ``batch(data, generator) -> (x, y)``.
+        metrics: ``metrics(model, x, y) -> {"loss": ..., ...}`` for one evaluation batch.
+        generators: ``{"batch": ..., "eval": ...}`` random sources (saved in checkpoints).
+        step: The step to start from (after a resume).
+        history: The evaluations so far (after a resume).
+        loss_of: ``loss_of(x, y)``: the training loss (default ``model(x, y)[1]``; a DDP wrapper goes here).
+        master: Whether this process logs, evaluates and saves.
+        desc: The progress bar's label.
+        shared_clock: ``shared_clock(seconds) -> seconds``: makes every process of a data-parallel
+            run use rank 0's clock, so that all take the same number of steps.
+
+    Returns:
+        ``(history, seconds)``: one dict per evaluation, and the training time of the whole run.
+    """
+    history = [] if history is None else history
+    loss_of = loss_of or (lambda x, y: model(x, y)[1])
+    bar = tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
+               mininterval=2.0)
+    start = time.perf_counter()
+    spent_before = history[-1]["seconds"] if history else 0.0  # training time of the run this one resumes
+
+    def elapsed() -> float:
+        return time.perf_counter() - start + spent_before
+
+    def evaluate_and_save(at: int) -> None:
+        result = estimate(model, splits, batch, metrics, args.eval_iters, generators["eval"])
+        history.append({"step": at, **{k: round(v, 4) for k, v in result.items()}, "seconds": round(elapsed(), 1)})
+        bar.write(f"step {at}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
+        if args.checkpoint is not None:
+            save_checkpoint(args.checkpoint, model, optimizer, at, history, generators, args)
+
+    progress = None
+    while step < min(args.max_iters, args.stop_at or args.max_iters):
+        if master and step % args.eval_interval == 0 and (not history or history[-1]["step"] != step):
+            evaluate_and_save(step)
+        if args.time_budget is not None:
+            progress = (shared_clock or float)(elapsed()) / args.time_budget
+            if progress >= 1:
+                break
+            # whichever of the budget and max_iters ends first
+            progress = max(progress, (step - args.warmup) / max(1, args.max_iters - args.warmup))
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, args, progress)
+        loss = loss_of(*batch(train_data, generators["batch"]))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        optimizer.step()
+        step += 1
+        if master and step % 50 == 0:  # reading the loss waits for the step; do it rarely
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        bar.update()
+    if master and (not history or history[-1]["step"] != step):
+        evaluate_and_save(step)
+    bar.close()
+    return history, elapsed()

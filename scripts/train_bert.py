@@ -1,0 +1,134 @@
+"""Train the character-level BERT of zh.models.bert on tiny shakespeare (masked language modelling).
+
+    python scripts/train_bert.py --preset best --time-budget 870 --threads 1 --checkpoint .cache/bert.pt
+                                            # the GPT's best shape, 15 min on the busy 2-core machine
+    python scripts/train_bert.py --quick --out-dir /tmp/x                    # a few steps, for the tests
+
+The same split and characters as scripts/train_gpt.py (first 90% train, last 10% validation), plus
+one id for ``[MASK]``. Each step draws random windows of ``block_size`` characters and masks them
+with `zh.models.bert.mask_tokens` (15% chosen; 80% [MASK], 10% random, 10% kept); the loss is on
+the chosen characters only. Every ``--eval-interval`` steps the loss and masked-character accuracy
+are estimated on ``--eval-iters`` random batches; at the end every validation character is masked
+once and scored (`zh.models.bert.masked_char_scores`). ``--checkpoint`` saves the model, optimizer
+and random state there (every evaluation and at the end); ``--resume`` continues from it. The run
+is recorded in ``docs/results/train_bert.{json,md}`` under its preset's name.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lm_training as lm  # noqa: E402
+import results  # noqa: E402
+
+from zh.data import shakespeare_splits
+from zh.models.bert import BERT, GPTConfig, mask_tokens, masked_char_scores
+
+# the GPT's best CPU shape (scripts/train_gpt.py --preset best); --time-budget or max_iters ends the run
+PRESETS = {
+    "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=128, batch_size=32, max_iters=3000,
+                 lr=3e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
+                 dropout=0.0, mask_prob=0.15, eval_interval=150, eval_iters=8),
+}
+QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=20, warmup=5,
+             eval_interval=10, eval_iters=2)
+MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
+
+
+def main(argv=None) -> dict | None:
+    args = lm.parse_args(__doc__, PRESETS, QUICK, "best", argv)
+    wall_start = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    load_start = lm.loadavg()
+
+    chars, train, val = shakespeare_splits()
+    train, val = train.to(args.device), val.to(args.device)
+    mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
+    config = GPTConfig(vocab_size=len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS})
+    torch.manual_seed(args.seed)
+    model = BERT(config).to(args.device)
+    optimizer = lm.make_optimizer(model, args)
+    generators = {"batch": torch.Generator().manual_seed(args.seed),
+                  "eval": torch.Generator().manual_seed(args.seed + 1)}
+    step, history = 0, []
+    if args.resume:
+        state = lm.load_checkpoint(args.checkpoint, config)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        for k, g in generators.items():
+            g.set_state(state["generators"][k])
+
+    def batch(data: torch.Tensor, generator: torch.Generator):
+        windows = lm.random_windows(data, args.batch_size, args.block_size, generator)
+        return mask_tokens(windows, mask_id, args.mask_prob, generator)
+
+    def metrics(model: BERT, x: torch.Tensor, y: torch.Tensor) -> dict:
+        logits, loss = model(x, y)
+        chosen = y != -1
+        return {"loss": loss.item(), "acc": (logits.argmax(-1) == y)[chosen].float().mean().item()}
+
+    history, train_seconds = lm.train(model, optimizer, args, train, {"train": train, "val": val}, batch, metrics,
+                                      generators, step, history, desc=f"BERT {model.num_params():,} params")
+    if args.no_results:
+        return None
+    loss, correct = masked_char_scores(model, val, mask_id, generator=torch.Generator().manual_seed(0))
+    return record(args, model, history, train_seconds, time.perf_counter() - wall_start,
+                  loss.mean().item(), correct.float().mean().item(), load_start)
+
+
+def record(args, model: BERT, history, train_seconds, wall_seconds, val_loss, val_acc, load_start) -> dict:
+    """Add this run to ``train_bert.json`` (the runs of other presets are kept) and rewrite the table."""
+    out_dir = Path(args.out_dir or results.RESULTS)
+    path = out_dir / "train_bert.json"
+    runs = json.loads(path.read_text())["runs"] if path.is_file() else {}
+    last = history[-1]
+    runs[args.name] = {
+        "preset": args.preset,
+        "quick": args.quick,
+        "config": asdict(model.config),
+        "params": model.num_params(),
+        "settings": {k: getattr(args, k) for k in PRESETS["best"] if k not in MODEL_FIELDS},
+        "time_budget": args.time_budget,
+        "threads": args.threads,
+        "device": args.device,
+        "steps": last["step"],
+        "train": last["train"],
+        "val": last["val"],
+        "val_acc": last["val_acc"],
+        "val_full": round(val_loss, 4),
+        "val_full_acc": round(val_acc, 4),
+        "train_seconds": round(train_seconds, 1),
+        "wall_seconds": round(wall_seconds, 1),
+        "loadavg_start": load_start,
+        "loadavg_end": lm.loadavg(),
+        "environment": results.environment(),
+        "history": history,
+    }
+    rows = [
+        "| run | parameters | layers/heads/width | context | batch | steps | train loss | val loss "
+        "| val loss, every character masked once | masked-character accuracy (val) | training time "
+        "| load average (1 min) start → end |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in runs.items():
+        c = r["config"]
+        rows.append(
+            f"| {name} | {r['params']:,} | {c['n_layer']}/{c['n_head']}/{c['n_embd']} | {c['block_size']} "
+            f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} "
+            f"| {r['val_full']:.4f} | {100 * r['val_full_acc']:.1f}% "
+            f"| {r['train_seconds']:.0f} s | {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
+        )
+    results.write("train_bert", {"runs": runs}, "\n".join(rows), out_dir=out_dir)
+    return runs[args.name]
+
+
+if __name__ == "__main__":
+    main()
