@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -31,25 +31,19 @@ from zh.models.training import eval_mode
 # --8<-- [start:config]
 @dataclass
 class GPTConfig:
-    """The shape of a GPT.
+    """The shape of a GPT; the defaults are nanoGPT's CPU configuration for tiny shakespeare."""
 
-    Attributes:
-        vocab_size: Number of distinct token ids (65 characters for tiny shakespeare).
-        block_size: Longest context the model reads; position embeddings exist for this many positions.
-        n_layer: Number of transformer blocks.
-        n_head: Attention heads per block; each works in ``n_embd // n_head`` dimensions.
-        n_embd: Width of the residual stream (embedding size).
-        dropout: Probability of zeroing an activation during training (0 turns dropout off).
-        bias: Whether the Linear and LayerNorm layers have a bias.
-    """
-
-    vocab_size: int = 65
-    block_size: int = 64
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    dropout: float = 0.0
-    bias: bool = True
+    vocab_size: int = field(default=65, metadata={
+        "help": "Number of distinct token ids (65 characters in tiny shakespeare)."})
+    block_size: int = field(default=64, metadata={
+        "help": "Longest context the model reads; position embeddings exist for this many positions."})
+    n_layer: int = field(default=4, metadata={"help": "Number of transformer blocks."})
+    n_head: int = field(default=4, metadata={
+        "help": "Attention heads per block; each works in n_embd // n_head dimensions."})
+    n_embd: int = field(default=128, metadata={"help": "Width of the residual stream (the embedding size)."})
+    dropout: float = field(default=0.0, metadata={
+        "help": "Probability of zeroing an activation during training (0 turns dropout off)."})
+    bias: bool = field(default=True, metadata={"help": "Whether the Linear and LayerNorm layers have a bias."})
     # --8<-- [end:config]
 
     def __post_init__(self):
