@@ -10,9 +10,14 @@ import torch
 from zh.data import CharVocab, build_dataset, load_names, split_words
 
 
-def parse_args(doc: str, argv=None) -> argparse.Namespace:
-    """``--steps``, ``--quick``, ``--threads``, ``--out-dir``; sets torch's threads; ``args.steps`` is final."""
+def parse_args(doc: str, argv=None, add_arguments=None) -> argparse.Namespace:
+    """``--steps``, ``--quick``, ``--threads``, ``--out-dir``; sets torch's threads; ``args.steps`` is final.
+
+    ``add_arguments(parser)``, when given, adds a script's own options.
+    """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true", help="300 steps, for the tests")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")

@@ -69,7 +69,7 @@ def test_train_resume_sample(makemore, tmp_path, names_file, model_type):
 
     resumed = makemore(names_file, "--resume", "--work-dir", work, *FEW)
     assert resumed.returncode == 0, resumed.stderr
-    assert "step 80:" in resumed.stdout  # the step count continues from the checkpoint
+    assert f"step {ckpt['step'] + 40}:" in resumed.stdout  # the step count continues from the checkpoint
 
     sampled = makemore(names_file, "--sample-only", "--work-dir", work, "--num-samples", 7)
     assert sampled.returncode == 0, sampled.stderr
@@ -188,10 +188,10 @@ def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
     work = tmp_path / "w"
     assert makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW).returncode == 0
     ckpt = load_checkpoint(work / "model.pt")
-    model_cls, config_cls = MODELS["mlp"]
-    model = model_cls(config_cls(**ckpt["config"]))
+    entry = MODELS["mlp"]
+    model = entry.build(entry.config(**ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
-    assert model.C.shape == (27, 4) and model(torch.zeros(2, 3, dtype=torch.long))[0].shape == (2, 27)
+    assert model.model.C.shape == (27, 4) and model(torch.zeros(2, 5, dtype=torch.long))[0].shape == (2, 5, 27)
 
 
 def test_model_options_come_from_the_configs(capsys):
@@ -201,3 +201,86 @@ def test_model_options_come_from_the_configs(capsys):
     help_text = capsys.readouterr().out
     for option in ["--block-size", "--n-embd", "--n-hidden", "--scaled-init", "Width of the tanh layer"]:
         assert option in help_text
+
+
+@pytest.mark.parametrize("option, value, needle", [
+    ("--max-steps", -3, "--max-steps must be a whole number of at least 1"),
+    ("--eval-every", 0, "--eval-every"),
+    ("--batch-size", 0, "--batch-size"),
+    ("--num-samples", 0, "--num-samples"),
+    ("--threads", 0, "--threads"),
+    ("--seed", -1, "--seed must be a whole number of at least 0"),
+    ("--learning-rate", "nan", "--learning-rate must be a finite number of at least 0, got nan"),
+    ("--learning-rate", -0.1, "--learning-rate"),
+    ("--learning-rate", "inf", "--learning-rate"),
+    ("--weight-decay", -1, "--weight-decay"),
+    ("--temperature", 0, "--temperature must be a finite number above 0"),
+    ("--temperature", "nan", "--temperature"),
+    ("--temperature", -1, "--temperature"),
+    ("--n-embd", 0, "--n-embd must be a whole number of at least 1"),
+    ("--n-hidden", -5, "--n-hidden"),
+    ("--block-size", 0, "--block-size"),
+])
+def test_every_numeric_option_is_checked_before_anything_is_written(makemore, tmp_path, names_file, option, value,
+                                                                      needle):
+    work = tmp_path / "w"
+    proc = makemore(names_file, "--type", "mlp", "--work-dir", work, *FEW, option, value)  # the last one counts
+    assert_clean_error(proc, needle)
+    assert "training" not in proc.stderr.splitlines()[0] and not work.exists()
+
+
+def test_model_options_the_model_cannot_use(makemore, tmp_path, names_file):
+    """WaveNet fuses n_consecutive positions per level: a block size that is not a power of it is refused."""
+    proc = makemore(names_file, "--type", "wavenet", "--block-size", 6, "--work-dir", tmp_path / "w", *FEW)
+    assert_clean_error(proc, "'wavenet' model cannot be built", "power")
+    assert not (tmp_path / "w").exists()
+
+
+def test_work_dir_that_is_a_file(makemore, tmp_path, names_file):
+    work = tmp_path / "notes.txt"
+    work.write_text("not a folder")
+    assert_clean_error(makemore(names_file, "--work-dir", work, *FEW), "--work-dir", "is a file")
+    assert work.read_text() == "not a folder"
+
+
+def test_byte_order_mark_is_not_a_character(makemore, tmp_path):
+    data = tmp_path / "bom.txt"
+    data.write_bytes(b"\xef\xbb\xbf" + "\n".join(["anna", "bob", "cara", "dan"] * 4).encode())
+    work = tmp_path / "w"
+    assert makemore(data, "--type", "bigram", "--work-dir", work, *FEW).returncode == 0
+    assert load_checkpoint(work / "model.pt")["vocab"] == [".", "a", "b", "c", "d", "n", "o", "r"]
+
+
+@pytest.mark.parametrize("interrupt_at_call, needle", [
+    (1, "no checkpoint was written"),  # during the first evaluation: nothing saved yet
+    (3, "holds the 'bigram' model of step 20 (train loss"),  # after the step-20 save
+])
+def test_interrupt_says_what_the_checkpoint_holds(makemore, tmp_path, names_file, monkeypatch, interrupt_at_call,
+                                                  needle):
+    import zh.makemore
+
+    calls, real = [], zh.makemore.mean_loss
+
+    def mean_loss(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == interrupt_at_call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zh.makemore, "mean_loss", mean_loss)
+    proc = makemore(names_file, "--type", "bigram", "--work-dir", tmp_path / "w", *FEW)
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("zh makemore: interrupted; ") and needle in proc.stderr
+
+
+def test_interrupt_with_a_foreign_file_says_so(makemore, tmp_path, names_file, monkeypatch):
+    import zh.makemore
+
+    (tmp_path / "model.pt").write_text("my notes")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zh.makemore, "read_items", interrupt)
+    proc = makemore(names_file, "--work-dir", tmp_path)
+    assert proc.returncode == 130 and "not a zh makemore checkpoint" in proc.stderr

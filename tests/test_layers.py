@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, Linear, Sequential, Tanh
+from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, LayerNorm, Linear, Sequential, Tanh
 
 
 def _leaf(*shape, seed=0):
@@ -163,3 +163,33 @@ def test_sequential_matches_torch_and_propagates_eval():
     ours.eval()
     assert all(not layer.training for layer in ours.layers)
     assert len(ours) == 6 and isinstance(ours[3], BatchNorm1d)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (2, 4, 6), (1, 1, 6), (3, 2, 2, 6)])
+@pytest.mark.parametrize("eps", [1e-5, 1e-2])
+def test_layernorm_matches_torch(shape, eps):
+    ref = torch.nn.LayerNorm(6, eps=eps)
+    with torch.no_grad():
+        ref.weight.copy_(torch.randn(6))
+        ref.bias.copy_(torch.randn(6))
+    ours = LayerNorm(6, eps=eps)
+    ours.gamma, ours.beta = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
+    x = _leaf(*shape) * 3 + 1
+    out, grads = _grad_of(lambda: ours(x), x, ours.gamma, ours.beta)
+    ref_out, ref_grads = _grad_of(lambda: ref(x), x, ref.weight, ref.bias)
+    assert_close(out, ref_out)
+    for g, rg in zip(grads, ref_grads):
+        assert_close(g, rg)
+    ours.eval()  # no running statistics: eval mode changes nothing
+    assert_close(ours(x).detach(), out)
+    assert ours.parameters() == [ours.gamma, ours.beta] and repr(ours) == f"LayerNorm(6, eps={eps})"
+
+
+def test_layernorm_rows_are_independent_and_errors():
+    x = torch.randn(8, 5) * 4 + 2
+    x[3] = 1.5  # a constant row gives zeros, not NaN
+    out = LayerNorm(5)(x)
+    assert torch.isfinite(out).all() and out[3].abs().max() == 0
+    assert_close(LayerNorm(5)(x[:1]), out[:1])  # an example's output does not depend on its batch
+    with pytest.raises(ValueError, match=r"dim=5.*\(8, 4\)"):
+        LayerNorm(5)(torch.randn(8, 4))

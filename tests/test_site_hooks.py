@@ -1,12 +1,21 @@
-"""The figure hook (tools/mkdocs_hooks.py): figures come from the page's own objects, failures stop the build."""
+"""The page executor and the build hook (tools/sybil_pages.py, tools/mkdocs_hooks.py).
+
+Figures come from the page's own objects; what a visible block prints is shown under it; one run
+(pytest's) serves the build; an edit is never shown stale; failures stop the build with page and line.
+"""
 
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
 
-PAGE = '''# A page
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from sybil_pages import load_record, make_sybil, sources_digest  # noqa: E402
+
+FIGURES = '''# A page
 
 ```python
 import graphviz
@@ -22,20 +31,80 @@ ax.plot([0, 1], [1, 0])
 <!-- figure: ax -->
 '''
 
+# Each block appends to runs.txt, so a test can count how many times the page was executed.
+OUTPUTS = '''# Outputs
 
-def build(tmp_path, page):
+```python
+from pathlib import Path
+with Path("runs.txt").open("a") as f:
+    f.write("run\\n")
+x = 2
+print("x is", x)
+```
+
+<!-- invisible-code-block: python
+print("a hidden check prints this")
+assert x == 2
+-->
+
+```python
+y = 3
+```
+
+```python
+>>> x + y
+5
+```
+
+!!! note
+
+    ```python
+    print("inside a note, <b>not bold</b>")
+    ```
+'''
+
+CONFTEST = f'''import sys
+from pathlib import Path
+sys.path.insert(0, {str(ROOT / "tools")!r})
+from sybil_pages import make_sybil
+pytest_collect_file = make_sybil(Path(__file__).parent / "docs").pytest()
+'''
+
+MKDOCS_YML = f"""site_name: t
+markdown_extensions: [md_in_html, attr_list, admonition, pymdownx.superfences, pymdownx.highlight]
+hooks:
+  - {ROOT / "tools" / "mkdocs_hooks.py"}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "index.md").write_text(page)
-    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\nmarkdown_extensions: [md_in_html]\nhooks:\n  - {ROOT / 'tools' / 'mkdocs_hooks.py'}\n")
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q"], cwd=tmp_path, capture_output=True, text=True
-    )
+    (tmp_path / "mkdocs.yml").write_text(MKDOCS_YML)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    monkeypatch.setenv("ZH_PAGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return tmp_path
 
 
-def test_figures_are_rendered_from_page_objects(tmp_path):
-    result = build(tmp_path, PAGE)
+def run(project, *args):
+    return subprocess.run([sys.executable, "-m", *args], cwd=project, capture_output=True, text=True)
+
+
+def build(project, page):
+    (project / "docs" / "index.md").write_text(page)
+    return run(project, "mkdocs", "build", "--strict", "-q")
+
+
+def outputs(project):
+    html = (project / "site" / "index.html").read_text()
+    return [part.split("</code>")[0] for part in html.split('zh-output no-copy highlight"><pre><span></span><code>')[1:]]
+
+
+def test_figures_are_rendered_from_page_objects(project):
+    result = build(project, FIGURES)
     assert result.returncode == 0, result.stderr
-    site = tmp_path / "site"
+    site = project / "site"
     graph, plot = (site / "figures" / "index-1.svg").read_text(), (site / "figures" / "index-2.svg").read_text()
     assert "<svg" in graph and ">x</text>" in graph and ">y</text>" in graph
     assert "<svg" in plot
@@ -44,12 +113,65 @@ def test_figures_are_rendered_from_page_objects(tmp_path):
     assert "<!-- figure" not in html
 
 
-def test_a_failing_block_stops_the_build(tmp_path):
-    result = build(tmp_path, "# P\n\n```python\n1 / 0\n```\n\n<!-- figure: g -->\n")
+def test_printed_text_shows_under_its_block_and_hidden_checks_show_nothing(project):
+    result = build(project, OUTPUTS)
+    assert result.returncode == 0, result.stderr
+    # In page order, escaped, and only for the two visible blocks that print.
+    assert outputs(project) == ["x is 2\n", "inside a note, &lt;b&gt;not bold&lt;/b&gt;\n"]
+    html = (project / "site" / "index.html").read_text()
+    assert html.count("a hidden check prints this") == 1  # in the check's own source (an HTML comment)
+    assert "run\n" not in result.stdout + result.stderr  # the build does not echo what pages print
+
+
+def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
+    (project / "docs" / "index.md").write_text(OUTPUTS)
+    tests = run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs")
+    assert tests.returncode == 0, tests.stdout
+    assert "x is 2" not in tests.stdout  # pytest captured it as usual
+    record = load_record(project / "docs" / "index.md")
+    assert [(o["line"], o["text"]) for o in record["outputs"]] == [(3, "x is 2\n"), (27, "inside a note, <b>not bold</b>\n")]
+
+    assert build(project, OUTPUTS).returncode == 0
+    assert (project / "runs.txt").read_text() == "run\n"  # the build reused pytest's run
+    assert outputs(project)[0] == "x is 2\n"
+
+    edited = OUTPUTS.replace("x = 2", "x = 7").replace("x == 2", "x == 7").replace("5\n```", "10\n```")
+    assert build(project, edited).returncode == 0, "the edited page must run again"
+    assert (project / "runs.txt").read_text() == "run\nrun\n"
+    assert outputs(project)[0] == "x is 7\n"
+
+
+def test_a_partial_or_failing_run_records_nothing(project):
+    (project / "docs" / "index.md").write_text(OUTPUTS.replace("x == 2", "x == 3"))
+    assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs").returncode != 0
+    assert load_record(project / "docs" / "index.md") is None
+    (project / "docs" / "index.md").write_text(OUTPUTS)
+    assert run(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "docs", "-k", "line:3").returncode == 0
+    assert load_record(project / "docs" / "index.md") is None
+
+
+def test_the_record_key_follows_every_source_file(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    before = sources_digest([tmp_path / "pkg"])
+    (tmp_path / "pkg" / "a.py").write_text("A = 2\n")
+    assert sources_digest([tmp_path / "pkg"]) != before
+
+
+def test_pages_are_pytest_items_with_figures_as_steps(project):
+    (project / "docs" / "index.md").write_text(FIGURES)
+    document = make_sybil(project / "docs").parse(project / "docs" / "index.md")
+    assert [type(r.evaluator).__name__ for _, r in document.regions] == ["PythonEvaluator", "function", "function"]
+
+
+def test_a_failing_block_stops_the_build_with_page_and_line(project):
+    result = build(project, "# P\n\n```python\n1 / 0\n```\n\n<!-- figure: g -->\n")
     assert result.returncode != 0
     assert "index.md, line 3" in result.stderr and "division by zero" in result.stderr
 
 
-def test_a_figure_must_be_a_graph_or_a_plot(tmp_path):
-    result = build(tmp_path, "# P\n\n```python\nx = 3\n```\n\n<!-- figure: x -->\n")
-    assert result.returncode != 0 and "expected a graphviz graph or a matplotlib figure, got int" in result.stderr
+def test_a_figure_must_be_a_graph_or_a_plot(project):
+    result = build(project, "# P\n\n```python\nx = 3\n```\n\n<!-- figure: x -->\n")
+    assert result.returncode != 0
+    assert "index.md, line 7" in result.stderr
+    assert "expected a graphviz graph or a matplotlib figure, got int" in result.stderr

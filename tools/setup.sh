@@ -5,13 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
-# Graphviz's `dot` renders the computation graphs on the micrograd pages.
-if ! command -v dot >/dev/null 2>&1; then
+# System tools, from Debian's packages: Graphviz's `dot` renders the computation graphs on the
+# micrograd pages; Chromium runs the browser test (tests/test_browser.py drives it with
+# Playwright, which never downloads a browser of its own).
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+[ -x "${ZH_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing graphviz (the 'dot' binary) with apt-get"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+        echo "setup: installing ${missing[*]} with apt-get"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "setup: Graphviz's 'dot' is missing: run 'sudo apt-get install graphviz' (macOS: 'brew install graphviz'), then retry." >&2
+        echo "setup: missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (macOS: 'brew install graphviz'" \
+             "and set ZH_CHROMIUM=/path/to/chromium), then retry." >&2
         exit 1
     fi
 fi

@@ -1,13 +1,16 @@
 """``python -m zh makemore``: train a character-level model on any one-item-per-line file, and sample it.
 
-Page: [makemore / MLP](../makemore/mlp.md#the-makemore-command) shows it in use.
+Page: [makemore / MLP](../makemore/mlp.md#the-makemore-command) shows it in use;
+[makemore / WaveNet](../makemore/wavenet.md#one-command-for-every-model) explains the model contract.
 
-    python -m zh makemore names.txt --type mlp --max-steps 5000    # train, saving out/model.pt
-    python -m zh makemore names.txt --resume --max-steps 5000      # continue from the checkpoint
-    python -m zh makemore names.txt --sample-only --num-samples 20 # samples, labelled in train / new
+    python -m zh makemore names.txt --type wavenet --max-steps 5000  # train, saving out/model.pt
+    python -m zh makemore names.txt --resume --max-steps 5000        # continue from the checkpoint
+    python -m zh makemore names.txt --sample-only --num-samples 20   # samples, labelled in train / new
 
-Every model of the series is one line of ``MODELS``; the model's options (``--n-embd``...)
-are made from the fields of its config dataclass. A checkpoint is written only when the
+Every model is one entry of ``MODELS``, and every model is trained, evaluated and sampled the
+same way, through the sequence contract of ``zh.models.sequence``: rows of items in, logits at
+every position out. The model's options (``--n-embd``...) are the fields of its config
+dataclass, with the help text of each field's ``metadata``. A checkpoint is written only when the
 validation loss beats the one it records, so a worse run never replaces a better model.
 """
 
@@ -17,27 +20,96 @@ import argparse
 import dataclasses
 import math
 import os
-import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 from tqdm import tqdm
 
-from zh.data import CharVocab, build_dataset, split_words
+from zh.data import CharVocab, split_words
 from zh.models.bigram import Bigram, BigramConfig
 from zh.models.mlp import MLP, MLPConfig
 from zh.models.sampling import sample_words
-from zh.models.training import evaluate
+from zh.models.sequence import IGNORE, FixedContext, build_sequences
+from zh.models.training import eval_mode
+from zh.models.gpt import GPT, GPTConfig
+from zh.models.wavenet import WaveNet, WaveNetConfig
 
-#: name -> (model class, config dataclass). A new model is one more line here.
+
+# --8<-- [start:registry]
+@dataclass(frozen=True)
+class ModelType:
+    """One entry of the registry: how to build a model of this type from its config.
+
+    Attributes:
+        model: The model class; ``model(config)`` builds one.
+        config: Its config dataclass; each field not in ``from_data`` becomes a command-line option.
+        fixed_context: ``model`` maps ``(N, block_size)`` contexts to ``(N, V)`` logits and is
+            wrapped in ``zh.models.sequence.FixedContext``; ``False``: it already follows the
+            sequence contract ``(B, T) -> (B, T, V)`` (a transformer).
+        from_data: Config fields set from the data: ``vocab_size``, and for a sequence model
+            ``block_size`` (the longest item plus its start token).
+    """
+
+    model: type[nn.Module]
+    config: type
+    fixed_context: bool = True
+    from_data: tuple[str, ...] = ("vocab_size",)
+
+    def build(self, config) -> nn.Module:
+        """A fresh model of this type that follows the sequence contract."""
+        model = self.model(config)
+        return FixedContext(model) if self.fixed_context else model
+
+
+#: name -> ModelType. A new model is one more entry here (and its own file under zh/models/).
 MODELS = {
-    "bigram": (Bigram, BigramConfig),
-    "mlp": (MLP, MLPConfig),
+    "bigram": ModelType(Bigram, BigramConfig),
+    "mlp": ModelType(MLP, MLPConfig),
+    "wavenet": ModelType(WaveNet, WaveNetConfig),
+    "transformer": ModelType(GPT, GPTConfig, fixed_context=False, from_data=("vocab_size", "block_size")),
 }
+# --8<-- [end:registry]
 
-FORMAT = "zh-makemore-1"  # marks our checkpoints, so any other file is refused with a clear message
-DATA_FIELDS = ("vocab_size",)  # config fields that come from the data, not from the command line
+DEFAULT_TYPE = "mlp"
+FORMAT = "zh-makemore-2"  # marks our checkpoints, so any other file is refused with a clear message
+POSITIVE, NON_NEGATIVE = "a whole number of at least 1", "a finite number of at least 0"
+
+
+def _positive(value) -> bool:
+    return value >= 1
+
+
+def _non_negative(value) -> bool:
+    return math.isfinite(value) and value >= 0
+
+
+@dataclass
+class TrainOptions:
+    """The command's own options (the model's come from its config); each says how it is checked."""
+
+    max_steps: int = field(default=10_000, metadata={"help": "optimisation steps to run", "check": POSITIVE})
+    eval_every: int = field(default=500, metadata={"help": "steps between train/val evaluations", "check": POSITIVE})
+    batch_size: int = field(default=32, metadata={"help": "items (e.g. names) per step", "check": POSITIVE})
+    learning_rate: float = field(default=1e-2, metadata={"help": "AdamW learning rate", "check": NON_NEGATIVE})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay", "check": NON_NEGATIVE})
+    num_samples: int = field(default=10, metadata={"help": "samples printed at the end", "check": POSITIVE})
+    temperature: float = field(default=1.0, metadata={
+        "help": "divides the logits when sampling: below 1 safer, above 1 wilder", "check": "a finite number above 0"})
+    seed: int = field(default=3407, metadata={"help": "seed of the initial weights, batches and samples",
+                                              "check": "a whole number of at least 0"})
+    threads: int = field(default=1, metadata={
+        "help": "torch CPU threads (these models are small: more threads add overhead)", "check": POSITIVE})
+
+
+CHECKS = {
+    POSITIVE: _positive,
+    NON_NEGATIVE: _non_negative,
+    "a finite number above 0": lambda v: math.isfinite(v) and v > 0,
+    "a whole number of at least 0": lambda v: v >= 0,
+}
 
 
 class CLIError(Exception):
@@ -46,6 +118,8 @@ class CLIError(Exception):
 
 def read_items(path: str | os.PathLike) -> list[str]:
     """The non-blank lines of a UTF-8 text file, stripped of surrounding whitespace.
+
+    A byte-order mark at the start of the file (which some editors write) is not part of the first item.
 
     Raises:
         CLIError: the file is missing, is a folder, is not UTF-8, or has no items.
@@ -63,7 +137,7 @@ def read_items(path: str | os.PathLike) -> list[str]:
             f"{path} is not UTF-8 text: byte {exc.start} (0x{raw[exc.start]:02x}) is invalid; "
             f"save the file as UTF-8 and try again"
         ) from None
-    items = [line.strip() for line in text.splitlines()]
+    items = [line.strip() for line in text.removeprefix("\ufeff").splitlines()]
     items = [item for item in items if item]
     if not items:
         raise CLIError(f"{path} has no items: it is empty or blank; put one item (e.g. a name) per line")
@@ -75,57 +149,68 @@ def choose_boundary(items: list[str]) -> str:
     return "." if not any("." in item for item in items) else "\n"
 
 
-def _option(field: str) -> str:
-    return "--" + field.replace("_", "-")
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
-def config_fields() -> dict[str, tuple[dataclasses.Field, str]]:
-    """Every settable config field of every registered model (the union, by name), with its help.
+def _kind(f: dataclasses.Field) -> type:
+    return f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool}[f.type]
 
-    The help is the field's first line under ``Attributes:`` in its config's docstring.
-    """
+
+def config_fields() -> dict[str, dataclasses.Field]:
+    """Every settable config field of every registered model (the union, by name)."""
     fields = {}
-    for _, config_cls in MODELS.values():
-        docs = dict(re.findall(r"^\s+(\w+): (.+)$", (config_cls.__doc__ or "").split("Attributes:")[-1], re.M))
-        for f in dataclasses.fields(config_cls):
-            if f.name not in DATA_FIELDS:
-                fields.setdefault(f.name, (f, docs.get(f.name, "")))
+    for entry in MODELS.values():
+        for f in dataclasses.fields(entry.config):
+            if f.name not in entry.from_data:
+                fields.setdefault(f.name, f)
     return fields
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """The ``makemore`` command's options (added to ``parser`` when given, e.g. a subcommand)."""
-    parser = parser or argparse.ArgumentParser(prog="zh makemore", description=__doc__.split("\n\n")[0])
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``makemore`` command's options to ``parser`` (the ``zh makemore`` subcommand's)."""
     parser.add_argument("input", help="text file with one item (e.g. a name) per line, UTF-8")
     parser.add_argument("--type", choices=sorted(MODELS), default=None,
-                        help="model to train (default mlp; with --resume/--sample-only, the checkpoint's)")
+                        help=f"model to train (default {DEFAULT_TYPE}; with --resume/--sample-only, the checkpoint's)")
     parser.add_argument("--work-dir", default="out", help="folder of the checkpoint model.pt (default: out)")
     parser.add_argument("--resume", action="store_true", help="continue training the checkpoint in --work-dir")
     parser.add_argument("--sample-only", action="store_true", help="only print samples from the checkpoint")
-    parser.add_argument("--max-steps", type=int, default=10_000, help="optimisation steps to run (default 10000)")
-    parser.add_argument("--eval-every", type=int, default=500, help="steps between train/val evaluations (default 500)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-2, help="AdamW learning rate (default 0.01)")
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--num-samples", type=int, default=10, help="samples printed at the end (default 10)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=3407)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: these models are small, more threads add overhead)")
+    for f in dataclasses.fields(TrainOptions):
+        parser.add_argument(_option(f.name), type=_kind(f), default=f.default,
+                            help=f"{f.metadata['help']} (default {f.default})")
     group = parser.add_argument_group("model options (the model's config; defaults are each model's own)")
-    for name, (f, help_text) in config_fields().items():
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool}[f.type]
-        if kind is bool:
+    for name, f in config_fields().items():
+        help_text = f.metadata.get("help", "")
+        if _kind(f) is bool:
             group.add_argument(_option(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         else:
-            group.add_argument(_option(name), dest=name, type=kind, default=None, help=help_text)
+            group.add_argument(_option(name), dest=name, type=_kind(f), default=None, help=help_text)
     return parser
 
 
-def _given_config(args) -> dict:
-    return {name: getattr(args, name) for name in config_fields() if getattr(args, name) is not None}
+# --- 1. argument checks ---------------------------------------------------------------------------
 
+def check_options(args: argparse.Namespace) -> dict:
+    """Refuse out-of-range numbers and a ``--work-dir`` that is a file; returns the model options given."""
+    for f in dataclasses.fields(TrainOptions):
+        value = getattr(args, f.name)
+        if not CHECKS[f.metadata["check"]](value):
+            raise CLIError(f"{_option(f.name)} must be {f.metadata['check']}, got {value}")
+    given = {name: getattr(args, name) for name in config_fields() if getattr(args, name) is not None}
+    for name, value in given.items():
+        kind = _kind(config_fields()[name])
+        if kind is int and value < 1:
+            raise CLIError(f"{_option(name)} must be {POSITIVE}, got {value}")
+        if kind is float and not _non_negative(value):
+            raise CLIError(f"{_option(name)} must be {NON_NEGATIVE}, got {value}")
+    work_dir = Path(args.work_dir)
+    if work_dir.exists() and not work_dir.is_dir():
+        raise CLIError(f"--work-dir {work_dir} is a file, not a folder; choose a folder for the checkpoint")
+    return given
+
+
+# --- 2. model resolution and the checkpoint -------------------------------------------------------
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by this command; anything else raises ``CLIError``."""
@@ -134,39 +219,40 @@ def load_checkpoint(path: Path) -> dict:
     except Exception as exc:  # a truncated or foreign file fails in many ways; all mean the same to the user
         raise CLIError(f"{path} is not a zh makemore checkpoint (it could not be read: {exc})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CLIError(f"{path} is not a zh makemore checkpoint")
+        raise CLIError(f"{path} is not a zh makemore checkpoint (of this version of zh)")
     if ckpt["model"] not in MODELS:
         raise CLIError(f"{path} holds a {ckpt['model']!r} model, which this version of zh does not know")
     return ckpt
 
 
-def _save(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    torch.save(payload, partial)
-    partial.replace(path)  # atomic: an interrupted save never leaves half a checkpoint
+def describe_checkpoint(path: Path) -> str:
+    """What ``path`` holds, in one phrase: nothing, a model (type, step, losses), or a file that is not ours."""
+    if not path.exists():
+        return f"no checkpoint was written ({path} does not exist)"
+    try:
+        ckpt = load_checkpoint(path)
+    except CLIError as exc:
+        return str(exc)
+    return (f"{path} holds the {ckpt['model']!r} model of step {ckpt['step']} "
+            f"(train loss {ckpt['train_loss']:.4f}, val loss {ckpt['val_loss']:.4f})")
 
 
-def _print_samples(model, vocab, train_items: set[str], args, max_len: int) -> None:
-    g = torch.Generator().manual_seed(args.seed)
-    words = sample_words(model, vocab, args.num_samples, generator=g, max_len=max_len, temperature=args.temperature)
-    print(f"{args.num_samples} samples ('in train': the word is in the training items; 'new': it is not)")
-    for word in words:
-        print(f"  {'in train' if word in train_items else 'new':8}  {word if word else '(empty)'}")
+@dataclass
+class Setup:
+    """What the command works on once the arguments are resolved."""
+
+    model_type: str
+    config: object
+    vocab: CharVocab
+    model: nn.Module
+    ckpt: dict | None
+    ckpt_path: Path
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train and/or sample as ``args`` say; raises ``CLIError`` on bad input."""
-    for name in ("max_steps", "eval_every", "batch_size", "num_samples", "threads"):
-        if getattr(args, name) < 1:
-            raise CLIError(f"{_option(name)} must be at least 1, got {getattr(args, name)}")
-    if args.temperature <= 0:
-        raise CLIError(f"--temperature must be positive, got {args.temperature}")
-    items = read_items(args.input)
+def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Setup:
+    """The model to train or sample: a fresh one of ``--type``, or the checkpoint's (``--resume``/``--sample-only``)."""
     ckpt_path = Path(args.work_dir) / "model.pt"
     ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    given = _given_config(args)
-
     if args.resume or args.sample_only:
         if ckpt is None:
             raise CLIError(f"no checkpoint at {ckpt_path}: train a model first (without --resume/--sample-only)")
@@ -180,36 +266,59 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise CLIError(f"{args.input} has characters the checkpoint's model never saw: {''.join(unknown)!r}; "
                            f"train a new model in another --work-dir")
-        model_cls, config_cls = MODELS[model_type]
-        config = config_cls(**ckpt["config"])
+        config = MODELS[model_type].config(**ckpt["config"])
     else:
         if ckpt is not None:
             raise CLIError(f"{ckpt_path} already holds a trained {ckpt['model']!r} model (val loss "
                            f"{ckpt['val_loss']:.4f}); pass --resume to continue it, or choose another --work-dir")
-        model_type = args.type or "mlp"
-        model_cls, config_cls = MODELS[model_type]
-        accepted = {f.name for f in dataclasses.fields(config_cls)}
+        model_type = args.type or DEFAULT_TYPE
+        entry = MODELS[model_type]
+        accepted = {f.name for f in dataclasses.fields(entry.config)} - set(entry.from_data)
         foreign = [name for name in given if name not in accepted]
         if foreign:
             raise CLIError(f"{', '.join(map(_option, foreign))} does not apply to the {model_type!r} model")
         vocab = CharVocab.from_words(items, boundary=choose_boundary(items))
-        config = config_cls(vocab_size=len(vocab), **given)
-
-    torch.set_num_threads(args.threads)
+        data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
+        config = entry.config(**{name: data[name] for name in entry.from_data}, **given)
     torch.manual_seed(args.seed)
-    model = model_cls(config)
+    try:
+        model = MODELS[model_type].build(config)
+    except ValueError as exc:  # the config's own checks, e.g. a block size the model cannot fuse
+        raise CLIError(f"the {model_type!r} model cannot be built with these options: {exc}") from None
     if ckpt is not None:
         model.load_state_dict(ckpt["state_dict"])
-    train_items, val_items, _ = split_words(items)
-    max_len = 2 * max(len(item) for item in items)
-    if args.sample_only:
-        _print_samples(model, vocab, set(train_items), args, max_len)
-        return 0
-    if not val_items:
-        raise CLIError(f"{args.input} has {len(items)} items; at least 10 are needed to hold out 10% for validation")
+    if not MODELS[model_type].fixed_context and max(map(len, items)) + 1 > config.block_size:
+        raise CLIError(f"{args.input} has an item of {max(map(len, items))} characters; the model reads at most "
+                       f"{config.block_size} tokens (the start token included)")
+    return Setup(model_type, config, vocab, model, ckpt, ckpt_path)
 
-    Xtr, Ytr = build_dataset(train_items, vocab, config.block_size)
-    Xva, Yva = build_dataset(val_items, vocab, config.block_size)
+
+# --- 3. the training loop -------------------------------------------------------------------------
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, rows: int = 512) -> float:
+    """The mean loss per predicted character over all of ``(X, Y)``, in eval mode, ``rows`` rows at a time."""
+    total, count = 0.0, 0
+    with eval_mode(model):
+        for i in range(0, len(X), rows):
+            n = (Y[i : i + rows] != IGNORE).sum().item()
+            total += model(X[i : i + rows], Y[i : i + rows])[1].item() * n
+            count += n
+    return total / count
+
+
+def _save(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    torch.save(payload, partial)
+    partial.replace(path)  # atomic: an interrupted save never leaves half a checkpoint
+
+
+def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_items: list[str]) -> None:
+    """AdamW on minibatches of items; evaluate every ``--eval-every`` steps, save when val improves."""
+    model, ckpt, ckpt_path = setup.model, setup.ckpt, setup.ckpt_path
+    Xtr, Ytr = build_sequences(train_items, setup.vocab)
+    Xva, Yva = build_sequences(val_items, setup.vocab)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     if args.resume:
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -218,12 +327,13 @@ def run(args: argparse.Namespace) -> int:
     best = ckpt["val_loss"] if ckpt is not None else math.inf
     start = ckpt["step"] if args.resume else 0
     params = sum(p.numel() for p in model.parameters())
-    print(f"{model_type}: {params:,} parameters; {len(vocab)} characters; "
-          f"{len(Ytr):,} train / {len(Yva):,} val examples")
+    print(f"{setup.model_type}: {params:,} parameters; {len(setup.vocab)} characters; "
+          f"{len(train_items):,} train / {len(val_items):,} val items")
     g = torch.Generator().manual_seed(args.seed + start)  # a resumed run draws fresh batches
+    model.train()
     bar = tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr)
     for step in bar:
-        ix = torch.randint(0, len(Ytr), (args.batch_size,), generator=g)
+        ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
         _, loss = model(Xtr[ix], Ytr[ix])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -232,13 +342,13 @@ def run(args: argparse.Namespace) -> int:
         done = step + 1
         if done % args.eval_every and done != start + args.max_steps:
             continue
-        train_loss, val_loss = evaluate(model, Xtr, Ytr), evaluate(model, Xva, Yva)
+        train_loss, val_loss = mean_loss(model, Xtr, Ytr), mean_loss(model, Xva, Yva)
         message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}"
         if val_loss < best:
             best = val_loss
             _save(ckpt_path, {
-                "format": FORMAT, "model": model_type, "config": dataclasses.asdict(config),
-                "vocab": list(vocab.itos), "state_dict": model.state_dict(),
+                "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
+                "vocab": list(setup.vocab.itos), "state_dict": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "step": done,
                 "train_loss": train_loss, "val_loss": val_loss,
             })
@@ -247,23 +357,44 @@ def run(args: argparse.Namespace) -> int:
             message += f"; not saved ({ckpt_path} has val loss {best:.4f})"
         tqdm.write(message)
     bar.close()
-    _print_samples(model, vocab, set(train_items), args, max_len)
+
+
+def print_samples(setup: Setup, args: argparse.Namespace, train_items: set[str], max_len: int) -> None:
+    """``--num-samples`` items from the model, each labelled ``in train`` or ``new``."""
+    g = torch.Generator().manual_seed(args.seed)
+    words = sample_words(setup.model, setup.vocab, args.num_samples, generator=g, max_len=max_len,
+                         temperature=args.temperature, prompt_length=1)
+    print(f"{args.num_samples} samples ('in train': the word is in the training items; 'new': it is not)")
+    for word in words:
+        print(f"  {'in train' if word in train_items else 'new':8}  {word if word else '(empty)'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and/or sample as ``args`` say; raises ``CLIError`` on bad input, before anything is written."""
+    given = check_options(args)
+    items = read_items(args.input)
+    torch.set_num_threads(args.threads)
+    setup = resolve_model(args, given, items)
+    train_items, val_items, _ = split_words(items)
+    if not args.sample_only:
+        if not val_items:
+            raise CLIError(f"{args.input} has {len(items)} items; at least 10 are needed to hold out 10% "
+                           f"for validation")
+        train(setup, args, train_items, val_items)
+    print_samples(setup, args, set(train_items), max_len=2 * max(map(len, items)))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 1 bad input, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
-    return run_safely(args)
-
-
 def run_safely(args: argparse.Namespace) -> int:
-    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback."""
+    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback.
+
+    Returns the exit status: 0 done, 1 bad input, 130 interrupted.
+    """
     try:
         return run(args)
     except CLIError as exc:
         print(f"zh makemore: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("zh makemore: interrupted; the checkpoint holds the best model saved so far", file=sys.stderr)
+        print(f"zh makemore: interrupted; {describe_checkpoint(Path(args.work_dir) / 'model.pt')}", file=sys.stderr)
         return 130

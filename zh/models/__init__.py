@@ -1,1 +1,23 @@
-"""The language models of the series, one file per model and one page per file."""
+"""The language models of the series, one file per model and one page per file.
+
+| module | what | page that derives it | ``zh makemore --type`` |
+|---|---|---|---|
+| ``zh.models.bigram`` | ``Bigram``: a table of next-character logits | makemore/bigram.md, neural_bigram.md | ``bigram`` |
+| ``zh.models.mlp`` | ``MLP``: Bengio et al.'s language model, five raw tensors | makemore/mlp.md | ``mlp`` |
+| ``zh.models.activations`` | ``mlp()``: the same model stacked from ``zh.nn.layers``, with BatchNorm, and its diagnostics | makemore/activations.md | |
+| ``zh.models.backprop`` | the same network as a dict of tensors, with every gradient written by hand | makemore/backprop.md | |
+| ``zh.models.wavenet`` | ``WaveNet``: the context fused pairwise in a tree, and the same tree as dilated convolutions | makemore/wavenet.md | ``wavenet`` |
+| ``zh.models.sequence`` | the contract every model of the makemore command follows, and ``FixedContext`` | makemore/wavenet.md | |
+| ``zh.models.sampling``, ``zh.models.training`` | sampling and the training loop, shared by all | makemore/bigram.md, mlp.md | |
+
+Four things of the site are called "MLP"; they are:
+
+1. ``zh.nn.MLP`` (``zh/nn/micrograd.py``): micrograd's multi-layer perceptron of scalar ``Value`` objects,
+   a classifier (micrograd/mlp.md), not a language model.
+2. ``zh.models.mlp.MLP``: the character language model of makemore part 2, an ``nn.Module`` of five
+   tensors (``C, W1, b1, W2, b2``) — the one ``zh makemore --type mlp`` trains.
+3. ``zh.models.activations.mlp``: a *function* that builds part 3's deeper version of 2 from
+   ``zh.nn.layers`` (``Linear``, ``BatchNorm1d``, ``Tanh``...), returning a ``Sequential``.
+4. The network of ``zh.models.backprop`` (``init_params``): part 4's version of 3 as a plain dict of
+   tensors, so that each gradient can be written out by hand.
+"""

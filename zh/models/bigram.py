@@ -10,7 +10,7 @@ what follows character ``i``. Counting gives the table in closed form
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -42,15 +42,11 @@ def count_bigrams(words: list[str], vocab: CharVocab) -> torch.Tensor:
 
 @dataclass
 class BigramConfig:
-    """The shape of a ``Bigram``: it reads one character of context.
+    """The shape of a ``Bigram``: it reads one character of context."""
 
-    Attributes:
-        vocab_size: Number of characters, the boundary token included.
-        block_size: How many previous characters the model is given (a bigram reads only the last).
-    """
-
-    vocab_size: int = 27
-    block_size: int = 1
+    vocab_size: int = field(default=27, metadata={"help": "Number of characters, the boundary token included."})
+    block_size: int = field(default=1, metadata={
+        "help": "How many previous characters the model is given (a bigram reads only the last)."})
 
 
 class Bigram(nn.Module):

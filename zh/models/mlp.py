@@ -10,7 +10,7 @@ layer ``W2, b2`` that gives one logit per character of the vocabulary.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -21,22 +21,17 @@ import torch.nn.functional as F
 class MLPConfig:
     """The shape of an ``MLP``; the defaults are the series' reference model (11,897 parameters).
 
-    Attributes:
-        vocab_size: Number of characters, the boundary token included.
-        block_size: How many previous characters the model reads.
-        n_embd: Size of each character's embedding vector.
-        n_hidden: Width of the tanh layer.
-        scaled_init: Start from a uniform guess with unsaturated tanh units (default: every parameter N(0, 1)).
-            ``False`` draws every parameter from N(0, 1), as in the lecture. ``True`` starts the
-            output layer near zero (a uniform first guess, loss ``log(vocab_size)``) and scales
-            ``W1`` by ``(5/3) / sqrt(fan_in)`` so that tanh starts unsaturated.
+    ``scaled_init=False`` draws every parameter from N(0, 1), as in the lecture. ``True`` starts the
+    output layer near zero (a uniform first guess, loss ``log(vocab_size)``) and scales ``W1`` by
+    ``(5/3) / sqrt(fan_in)`` so that tanh starts unsaturated.
     """
 
-    vocab_size: int = 27
-    block_size: int = 3
-    n_embd: int = 10
-    n_hidden: int = 200
-    scaled_init: bool = False
+    vocab_size: int = field(default=27, metadata={"help": "Number of characters, the boundary token included."})
+    block_size: int = field(default=3, metadata={"help": "How many previous characters the model reads."})
+    n_embd: int = field(default=10, metadata={"help": "Size of each character's embedding vector."})
+    n_hidden: int = field(default=200, metadata={"help": "Width of the tanh layer."})
+    scaled_init: bool = field(default=False, metadata={
+        "help": "Start from a uniform guess with unsaturated tanh units (default: every parameter N(0, 1))."})
 
 
 class MLP(nn.Module):

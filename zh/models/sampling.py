@@ -44,7 +44,7 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperatu
 
 
 def sample_words(model: nn.Module, vocab: CharVocab, n: int, generator: torch.Generator | None = None,
-                 max_len: int = 50, temperature: float = 1.0) -> list[str]:
+                 max_len: int = 50, temperature: float = 1.0, prompt_length: int | None = None) -> list[str]:
     """``n`` words from the model: start from boundary tokens, stop at the first boundary token.
 
     Args:
@@ -54,9 +54,13 @@ def sample_words(model: nn.Module, vocab: CharVocab, n: int, generator: torch.Ge
         generator: The random source.
         max_len: Longest word; a word that has not ended by then is cut there.
         temperature: See ``generate``.
+        prompt_length: How many boundary tokens to start from: ``block_size`` by default (a
+            fixed-context model needs a full window); 1 for the models of the sequence contract
+            (`zh.models.sequence`), which start every item with one boundary token.
     """
-    start = torch.zeros(n, model.config.block_size, dtype=torch.long)
-    rows = generate(model, start, max_len + 1, temperature, generator)[:, model.config.block_size:]
+    prompt_length = model.config.block_size if prompt_length is None else prompt_length
+    start = torch.zeros(n, prompt_length, dtype=torch.long)
+    rows = generate(model, start, max_len + 1, temperature, generator)[:, prompt_length:]
     words = []
     for row in rows.tolist():
         end = row.index(0) if 0 in row else max_len

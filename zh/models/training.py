@@ -11,6 +11,7 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
+from tqdm import tqdm
 
 
 @contextlib.contextmanager
@@ -51,6 +52,7 @@ def sgd(
     decay_at: float | None = None,
     generator: torch.Generator | None = None,
     on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
+    progress: str | None = None,
 ) -> list[float]:
     """The series' loop: minibatch SGD, with the gradients computed by ``grads_of``.
 
@@ -69,6 +71,7 @@ def sgd(
             series' step decay); ``None`` keeps it constant.
         generator: Draws the minibatches (the same generator state gives the same batches).
         on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
+        progress: Show a tqdm progress bar (on stderr) with this description; ``None`` shows none.
 
     Returns:
         The minibatch loss of every step.
@@ -82,7 +85,7 @@ def sgd(
     else:
         schedule = lambda i: lr if i < decay_at * steps else lr / 10  # noqa: E731
     losses = []
-    for i in range(steps):
+    for i in tqdm(range(steps), desc=progress, unit="step", mininterval=30, disable=progress is None):
         ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
         loss, grads = grads_of(X[ix], Y[ix])
         step_lr = schedule(i)

@@ -10,6 +10,9 @@ diagnostic plots can look inside a trained network. Two deliberate differences f
   ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input.
+
+``LayerNorm`` is the transformer's normalisation, over each row's features instead of over the
+batch; [attention / the transformer block](../attention/transformer_block.md) compares the two.
 """
 
 from __future__ import annotations
@@ -110,24 +113,33 @@ class BatchNorm1d(Module):
                 f"got shape {tuple(x.shape)}"
             )
         if self.training:
-            dims = tuple(range(x.ndim - 1))  # every dimension but the channels
-            m = x.numel() // self.dim
-            if m < 2:
-                raise ValueError(
-                    f"BatchNorm1d in training mode needs more than 1 value per channel to estimate a variance, "
-                    f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
-                )
-            mean = x.mean(dims)
-            var = x.var(dims, correction=1 if self.unbiased else 0)
+            mean, var, m = self.batch_statistics(x)
             with torch.no_grad():  # the buffers are statistics, not part of the graph
-                unbiased_var = var if self.unbiased else var * m / (m - 1)
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
+                self.update_running(mean, var if self.unbiased else var * m / (m - 1))
         else:
             mean, var = self.running_mean, self.running_var
         xhat = (x - mean) / torch.sqrt(var + self.eps)
         self.out = self.gamma * xhat + self.beta
         return self.out
+
+    def batch_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Each channel's mean and variance over the batch (every dimension but the last), and the count ``m``.
+
+        The variance is the one that normalises: biased, or unbiased when ``unbiased=True``.
+        """
+        dims = tuple(range(x.ndim - 1))
+        m = x.numel() // self.dim
+        if m < 2:
+            raise ValueError(
+                f"BatchNorm1d in training mode needs more than 1 value per channel to estimate a variance, "
+                f"got input of shape {tuple(x.shape)}; use a larger batch or call .eval()"
+            )
+        return x.mean(dims), x.var(dims, correction=1 if self.unbiased else 0), m
+
+    def update_running(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
+        """Move the running buffers (in place) a ``momentum`` step towards this batch's statistics."""
+        self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+        self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
 
     def parameters(self) -> list[torch.Tensor]:
         """``[gamma, beta]`` (the running statistics are buffers, not parameters)."""
@@ -135,6 +147,42 @@ class BatchNorm1d(Module):
 
     def __repr__(self) -> str:
         return f"BatchNorm1d({self.dim}, eps={self.eps}, momentum={self.momentum}, unbiased={self.unbiased})"
+
+
+# --8<-- [start:layernorm]
+class LayerNorm(Module):
+    """Normalise each row over its last dimension (its features), then scale by ``gamma`` and shift by ``beta``.
+
+    Where BatchNorm takes the mean and variance of one feature over the batch, LayerNorm takes
+    them over the features of one example (one position of one sequence). No example depends on
+    another, so there are no running statistics, and training and eval mode compute the same
+    thing. Matches ``torch.nn.LayerNorm(dim, eps)``: the biased variance (divide by ``dim``).
+
+    Args:
+        dim: Size of the last dimension, the one normalised over.
+        eps: Added to the variance before the square root, so a constant row gives 0, not NaN.
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-5):
+        self.dim, self.eps = dim, eps
+        self.gamma = torch.ones(dim)
+        self.beta = torch.zeros(dim)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_last_dim("LayerNorm", x, self.dim, "dim")
+        mean = x.mean(-1, keepdim=True)  # one mean per row: over the features, not the batch
+        var = x.var(-1, keepdim=True, correction=0)
+        xhat = (x - mean) / torch.sqrt(var + self.eps)
+        self.out = self.gamma * xhat + self.beta
+        return self.out
+    # --8<-- [end:layernorm]
+
+    def parameters(self) -> list[torch.Tensor]:
+        """``[gamma, beta]``."""
+        return [self.gamma, self.beta]
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.dim}, eps={self.eps})"
 
 
 class Tanh(Module):

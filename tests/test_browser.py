@@ -1,0 +1,238 @@
+"""Every page of the site's nav, as a reader's browser shows it: Debian's Chromium, driven by Playwright.
+
+The built site is served on 127.0.0.1 (a free port, stopped at the end); requests anywhere else are
+refused, so the site is checked as it works offline. Each page is opened once and five things are
+checked, each its own test: no JavaScript or console error, every formula typeset, every image
+loaded, the outputs the tests recorded shown under their blocks, and no sideways scrolling at a
+phone's width (420 px) outside the code blocks and tables, which scroll inside themselves.
+
+``make test`` builds the site first and passes it as ``ZH_SITE_DIR``; alone, this file builds its
+own copy. ``ZH_SCREENSHOTS=folder`` also saves a full-page screenshot of each page (wide and 420 px).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from mkdocs.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from sybil_pages import DOCS, load_record, sybil  # noqa: E402
+
+CHROMIUM = os.environ.get("ZH_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+PHONE = 420
+
+
+def nav_pages() -> list[str]:
+    """The source paths of the nav's pages, in reading order."""
+
+    def walk(items):
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                yield from walk(value)
+            elif not value.startswith(("http://", "https://")):
+                yield value
+
+    return list(walk(load_config(str(ROOT / "mkdocs.yml"))["nav"]))
+
+
+PAGES = nav_pages()
+
+
+def url_of(src: str) -> str:
+    stem = src.rsplit(".", 1)[0]
+    return "" if stem == "index" else (stem[: -len("index")] if stem.endswith("/index") else stem + "/")
+
+
+@pytest.fixture(scope="session")
+def site():
+    if os.environ.get("ZH_SITE_DIR"):
+        yield Path(os.environ["ZH_SITE_DIR"]).resolve()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", tmp], cwd=ROOT, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser_page(server):
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run tools/setup.sh (it installs Debian's chromium)"
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1280, "height": 900}
+        )
+        origin = server.rstrip("/")
+        # Offline, as on a train: only the local server answers.
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+        page = context.pages[0] if context.pages else context.new_page()
+        yield page
+        context.close()
+
+
+# Visible text outside code, where a raw TeX delimiter means a formula was not typeset.
+RAW_MATH = r"""() => {
+  const body = document.querySelector(".md-content") || document.body;
+  const copy = body.cloneNode(true);
+  copy.querySelectorAll("pre, code, script, style, mjx-assistive-mml, .katex-mathml").forEach((e) => e.remove());
+  document.body.appendChild(copy);  // innerText needs layout
+  copy.style.position = "absolute"; copy.style.left = "-99999px";
+  const text = copy.innerText;
+  copy.remove();
+  const found = [];
+  for (const delim of ["\\(", "\\[", "$$"]) {
+    let at = text.indexOf(delim);
+    if (at >= 0) found.push(text.slice(Math.max(0, at - 30), at + 50).replace(/\s+/g, " "));
+  }
+  return found;
+}"""
+
+BROKEN_IMAGES = r"""async () => {
+  const images = [...document.images];
+  await Promise.all(images.map((i) => { i.loading = "eager"; return i.decode().catch(() => null); }));
+  return images.filter((i) => !(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0))
+               .map((i) => i.getAttribute("src"));
+}"""
+
+OUTPUTS = """() => [...document.querySelectorAll(".zh-output pre")].map((e) => e.querySelector("code").innerText)"""
+
+# Elements that stick out of the viewport without a scrolling box around them.
+OVERFLOW = r"""() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = (e) => { for (; e && e !== document.body; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX; if (o === "auto" || o === "scroll" || o === "hidden") return true; }
+    return false; };
+  const culprits = [...document.querySelectorAll(".md-content *")]
+    .filter((e) => e.getBoundingClientRect().right > width + 1 && !scrolls(e.parentElement))
+    .map((e) => e.tagName.toLowerCase() + (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : ""));
+  return {scrollWidth: document.documentElement.scrollWidth, width, culprits: [...new Set(culprits)].slice(0, 5)};
+}"""
+
+
+class Visit:
+    """What one page showed: collected once, checked by each test below."""
+
+    def __init__(self, page, url: str, shots: Path | None, name: str):
+        self.errors: list[str] = []
+        on_console = lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}")  # noqa: E731
+        on_error = lambda exc: self.errors.append(f"uncaught: {exc}")  # noqa: E731
+        on_failed = lambda req: self.errors.append(f"request failed: {req.url} ({req.failure})")  # noqa: E731
+        page.on("console", on_console), page.on("pageerror", on_error), page.on("requestfailed", on_failed)
+        try:
+            page.set_viewport_size({"width": 1280, "height": 900})
+            response = page.goto(url, wait_until="load")
+            self.status = response.status if response else None
+            self.raw_math = self._settled(page, RAW_MATH)
+            self.broken_images = page.evaluate(BROKEN_IMAGES)
+            self.outputs = page.evaluate(OUTPUTS)
+            if shots:
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            page.set_viewport_size({"width": PHONE, "height": 900})
+            page.wait_for_timeout(100)
+            self.overflow = page.evaluate(OVERFLOW)
+            if shots:
+                page.screenshot(path=str(shots / f"{name}-{PHONE}.png"), full_page=True)
+        finally:
+            page.remove_listener("console", on_console)
+            page.remove_listener("pageerror", on_error)
+            page.remove_listener("requestfailed", on_failed)
+
+    @staticmethod
+    def _settled(page, script, timeout_ms=10_000):
+        """Poll until typesetting has left no raw math (or the time is up): MathJax works after load."""
+        found = page.evaluate(script)
+        for _ in range(timeout_ms // 200):
+            if not found:
+                break
+            page.wait_for_timeout(200)
+            found = page.evaluate(script)
+        return found
+
+
+@pytest.fixture(scope="session")
+def visits(browser_page, server):
+    shots = Path(os.environ["ZH_SCREENSHOTS"]) if os.environ.get("ZH_SCREENSHOTS") else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+    cache: dict[str, Visit] = {}
+
+    def visit(src: str) -> Visit:
+        if src not in cache:
+            cache[src] = Visit(browser_page, server + url_of(src), shots, src.rsplit(".", 1)[0].replace("/", "-"))
+        return cache[src]
+
+    return visit
+
+
+def expected_outputs(src: str) -> list[str] | None:
+    """What the tests recorded this page printing, block by block; None if it has code but no record."""
+    path = DOCS / src
+    if path.suffix != ".md" or not sybil.parse(path).regions:
+        return []
+    record = load_record(path)
+    return None if record is None else [out["text"].rstrip() for out in record["outputs"]]
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_no_javascript_or_console_error(visits, src):
+    visit = visits(src)
+    assert visit.status == 200
+    assert not visit.errors, "\n".join(visit.errors)
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_every_formula_is_typeset(visits, src):
+    raw = visits(src).raw_math
+    assert not raw, "raw TeX left in the page's text, e.g.: " + " | ".join(raw)
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_every_image_loads(visits, src):
+    broken = visits(src).broken_images
+    assert not broken, f"images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_printed_outputs_are_shown(visits, src):
+    expected = expected_outputs(src)
+    assert expected is not None, f"{src} has no record of a complete run: run its tests (or build the site) first"
+    assert [text.rstrip() for text in visits(src).outputs] == expected
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_no_sideways_scrolling_at_phone_width(visits, src):
+    overflow = visits(src).overflow
+    assert overflow["scrollWidth"] <= overflow["width"], f"wider than {PHONE} px because of {overflow['culprits']}"

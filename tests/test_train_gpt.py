@@ -1,0 +1,97 @@
+"""scripts/train_gpt.py: the quick run, checkpoint + resume, and DDP over 2 CPU processes == one process."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "train_gpt.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("train_gpt", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+train_gpt = load_script()
+
+
+def params(checkpoint: Path) -> dict:
+    return torch.load(checkpoint, weights_only=False)["model"]
+
+
+def test_the_split_is_90_10():
+    chars, train, val = train_gpt.shakespeare_splits()
+    assert (len(chars), len(train), len(val)) == (65, 1_003_854, 111_540)
+
+
+def test_schedule_warms_up_then_follows_the_cosine():
+    args = train_gpt.parse_args([])
+    assert train_gpt.lr_at(0, args) == pytest.approx(1e-3 / 100)
+    assert train_gpt.lr_at(99, args) == pytest.approx(1e-3)
+    assert train_gpt.lr_at(1050, args) == pytest.approx((1e-3 + 1e-4) / 2)
+    assert train_gpt.lr_at(2000, args) == pytest.approx(1e-4)
+    assert train_gpt.lr_at(500, args, progress=1.0) == pytest.approx(1e-4)  # time budget spent
+
+
+def test_quick_run_writes_results(tmp_path):
+    run = train_gpt.main(["--quick", "--out-dir", str(tmp_path), "--threads", "1", "--sample-chars", "50"])
+    data = json.loads((tmp_path / "train_gpt.json").read_text())
+    assert data["runs"]["nanogpt-cpu-quick"] == run
+    assert run["quick"] and run["steps"] == 20 and run["val"] < 4.0
+    assert [h["step"] for h in run["history"]] == [0, 10, 20]
+    assert len(run["sample"]) == 51 and run["environment"]["torch"]
+    table = (tmp_path / "train_gpt.md").read_text()
+    assert "| nanogpt-cpu-quick | 28,576 |" in table and "Measured by `scripts/train_gpt.py`" in table
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    common = ["--quick", "--no-results", "--threads", "1"]
+    train_gpt.main(common + ["--checkpoint", str(tmp_path / "straight.pt")])
+    train_gpt.main(common + ["--checkpoint", str(tmp_path / "split.pt"), "--stop-at", "13"])
+    assert torch.load(tmp_path / "split.pt", weights_only=False)["step"] == 13
+    train_gpt.main(common + ["--checkpoint", str(tmp_path / "split.pt"), "--resume"])
+    straight, split = params(tmp_path / "straight.pt"), params(tmp_path / "split.pt")
+    assert all(torch.equal(straight[k], split[k]) for k in straight)
+
+
+def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path):
+    common = ["--quick", "--no-results", "--threads", "1", "--checkpoint", str(tmp_path / "c.pt")]
+    train_gpt.main(common + ["--stop-at", "2"])
+    with pytest.raises(SystemExit, match="another configuration.*n_embd: checkpoint 32, now 48"):
+        train_gpt.main(common + ["--resume", "--n-embd", "48"])
+    with pytest.raises(SystemExit, match="no checkpoint at"):
+        train_gpt.main(["--quick", "--no-results", "--resume", "--checkpoint", str(tmp_path / "none.pt")])
+
+
+def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_path):
+    """Each of 2 gloo processes takes half of each global batch of 8; DDP averages their gradients.
+
+    In float64 the result equals one process on the whole batch to rounding (1e-12), and the two
+    processes hold bit-identical parameters.
+    """
+    common = ["--quick", "--no-results", "--threads", "1", "--dtype", "float64", "--batch-size", "8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ddp = tmp_path / "ddp.pt"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    str(SCRIPT), *common, "--checkpoint", str(ddp)], check=True, env=env, cwd=ROOT, timeout=120)
+    single = tmp_path / "single.pt"
+    train_gpt.main(common + ["--checkpoint", str(single)])
+    state = torch.load(ddp, weights_only=False)
+    assert state["step"] == 20 and state["replica_max_difference"] == 0.0
+    a, b = state["model"], params(single)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-12, msg=k)
+    # and it is not trivially equal: the parameters moved from their initial values
+    torch.manual_seed(1337)
+    init = train_gpt.GPT(train_gpt.GPTConfig(vocab_size=65, n_layer=2, n_head=2, n_embd=32, block_size=32)).double()
+    assert not torch.allclose(init.state_dict()["embed.tok.weight"], a["embed.tok.weight"])

@@ -1,0 +1,194 @@
+"""WaveNet (van den Oord et al., 2016) as makemore part 5 builds it: fuse the context pairwise, level by level.
+
+Page: [makemore / WaveNet](../makemore/wavenet.md).
+
+The flat MLP squashes its whole context into one hidden layer at once. This model fuses
+``n_consecutive`` neighbouring positions per level (``FlattenConsecutive``), so a context of 8
+characters passes through 3 levels of pairs (8 -> 4 -> 2 -> 1): a binary tree. Built from
+``zh.nn.layers``:
+
+    Embedding -> levels x [FlattenConsecutive(n), Linear(bias=False), BatchNorm1d, Tanh] -> Linear
+
+The same tree, slid along a word, is a stack of dilated causal convolutions (kernel ``n``,
+dilations 1, n, n**2, ...) with the same weights; ``WaveNet.convolve`` computes it that way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from zh.nn.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
+
+
+@dataclass
+class WaveNetConfig:
+    """The shape of a ``WaveNet``; the defaults are the series' final model (76,579 parameters).
+
+    ``n_consecutive == block_size`` gives the flat MLP of part 3 (one level that reads everything).
+    """
+
+    vocab_size: int = field(default=27, metadata={"help": "Number of characters, the boundary token included."})
+    block_size: int = field(default=8, metadata={"help": "How many previous characters the model reads."})
+    n_embd: int = field(default=24, metadata={"help": "Size of each character's embedding vector."})
+    n_hidden: int = field(default=128, metadata={"help": "Width of each level's hidden layer."})
+    n_consecutive: int = field(default=2, metadata={
+        "help": "Positions fused per level; the block size must be a power of it (equal to it: one flat level)."})
+
+    @property
+    def levels(self) -> int:
+        """How many fusing levels: ``block_size == n_consecutive ** levels``."""
+        levels, size = 0, 1
+        while size < self.block_size and self.n_consecutive > 1:
+            size *= self.n_consecutive
+            levels += 1
+        if size != self.block_size or levels == 0:
+            raise ValueError(
+                f"block_size {self.block_size} must be a power (1 or more) of n_consecutive {self.n_consecutive}: "
+                f"each level fuses n_consecutive positions until one is left"
+            )
+        return levels
+
+
+# --8<-- [start:positionwise]
+class PositionwiseBatchNorm1d(BatchNorm1d):
+    """The series' first BatchNorm on 3-D input, bug included: statistics over dimension 0 only.
+
+    Written for 2-D input, ``x.mean(0, keepdim=True)`` of a ``(B, T, C)`` batch is one mean per
+    *(position, channel)*, shape ``(1, T, C)``: each position is normalised on its own, with a
+    quarter (or half...) of the data per estimate, and the running buffers silently become
+    ``(1, T, C)``. Nothing fails; the model is a little worse.
+    """
+
+    def batch_statistics(self, x):
+        """Mean and variance over dimension 0 alone (``keepdim``, as the series wrote it)."""
+        return x.mean(0, keepdim=True), x.var(0, keepdim=True, correction=1 if self.unbiased else 0), x.shape[0]
+
+    def update_running(self, mean, unbiased_var):
+        """Out of place, as the series wrote it: the buffers broadcast to the statistics' shape."""
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased_var
+# --8<-- [end:positionwise]
+
+
+# --8<-- [start:layers]
+def wavenet_layers(config: WaveNetConfig, batchnorm: type[BatchNorm1d] = BatchNorm1d,
+                   generator: torch.Generator | None = None) -> Sequential:
+    """The tree as a ``zh.nn.layers.Sequential``, initialised as in the series.
+
+    Args:
+        config: The shape.
+        batchnorm: The BatchNorm class of every level (``PositionwiseBatchNorm1d`` for the bug).
+        generator: Draws the initial values, in the series' order (embedding, then each Linear).
+    """
+    c, n = config, config.n_consecutive
+    layers, width = [Embedding(c.vocab_size, c.n_embd, generator=generator)], c.n_embd
+    for _ in range(c.levels):
+        layers += [FlattenConsecutive(n), Linear(width * n, c.n_hidden, bias=False, generator=generator),
+                   batchnorm(c.n_hidden, unbiased=True), Tanh()]
+        width = c.n_hidden
+    layers.append(Linear(width, c.vocab_size, generator=generator))
+    with torch.no_grad():
+        layers[-1].weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
+    return Sequential(layers)
+# --8<-- [end:layers]
+
+
+class WaveNet(nn.Module):
+    """Characters ``(B, block_size)`` -> logits of the next character ``(B, vocab_size)``, by the tree.
+
+    A ``torch.nn.Module`` around ``wavenet_layers``: the layers' tensors are registered as its
+    parameters and buffers, so that optimisers, ``state_dict`` and ``train()``/``eval()`` reach them.
+
+    Example:
+        >>> model = WaveNet(WaveNetConfig(), generator=torch.Generator().manual_seed(42))
+        >>> sum(p.numel() for p in model.parameters())
+        76579
+        >>> logits, loss = model(torch.zeros(4, 8, dtype=torch.long), torch.tensor([5, 13, 13, 1]))
+        >>> logits.shape
+        torch.Size([4, 27])
+    """
+
+    def __init__(self, config: WaveNetConfig, generator: torch.Generator | None = None,
+                 batchnorm: type[BatchNorm1d] = BatchNorm1d):
+        super().__init__()
+        self.config = config
+        self.layers = wavenet_layers(config, batchnorm, generator)
+        for i, layer in enumerate(self.layers):
+            for name in ("weight", "bias", "gamma", "beta"):
+                if getattr(layer, name, None) is not None:
+                    setattr(layer, name, nn.Parameter(getattr(layer, name)))
+                    self.register_parameter(f"{i}_{name}", getattr(layer, name))
+            for name in ("running_mean", "running_var"):
+                if hasattr(layer, name):  # updated in place by the layer, so the buffer stays the layer's
+                    self.register_buffer(f"{i}_{name}", getattr(layer, name))
+
+    def train(self, mode: bool = True) -> "WaveNet":
+        """Training mode on or off, for this module and for every layer of the tree."""
+        self.layers.train(mode)
+        return super().train(mode)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits for the character after each context, and their cross-entropy with ``targets``.
+
+        Args:
+            idx: Contexts, ``(B, block_size)`` character ids.
+            targets: The characters that followed, ``(B,)``; optional.
+
+        Returns:
+            ``(logits, loss)``: logits ``(B, vocab_size)``; ``loss`` is ``None`` without targets.
+        """
+        logits = self.layers(idx)
+        return logits, None if targets is None else F.cross_entropy(logits, targets)
+
+    # --8<-- [start:convolve]
+    def convolve(self, idx: torch.Tensor, via: str = "conv1d") -> torch.Tensor:
+        """Logits at every position of ``idx`` ``(B, T)`` at once: ``(B, T, vocab_size)``.
+
+        Position ``t`` reads ``idx[:, t - block_size + 1 : t + 1]``, with boundary tokens (id 0)
+        before the start: exactly the context the tree reads. Each ``FlattenConsecutive(n)`` +
+        ``Linear`` pair becomes a causal convolution with kernel ``n`` and the Linear's weights;
+        its dilation is how far apart the positions it fuses lie (1, then n, n**2...).
+
+        Args:
+            idx: ``(B, T)`` character ids.
+            via: ``"conv1d"``: ``torch.nn.functional.conv1d``. ``"matmul"``: the same
+                convolution as the Linear applied to ``n`` shifted copies of the sequence, side
+                by side (faster on a CPU for these small channel counts).
+        """
+        if via not in ("conv1d", "matmul"):
+            raise ValueError(f"via must be 'conv1d' or 'matmul', got {via!r}")
+        x = F.pad(idx, (self.config.block_size - 1, 0))  # (B, T + block_size - 1); id 0 = boundary
+        dilation, fuse = 1, None
+        for layer in self.layers:
+            if isinstance(layer, FlattenConsecutive):
+                fuse = layer.n  # fused by the Linear that follows, as a convolution
+            elif fuse is not None:
+                length = x.shape[1] - (fuse - 1) * dilation  # outputs of a convolution without padding
+                if via == "conv1d":
+                    # weight (n * C_in, C_out): row block k multiplies the k-th oldest fused position
+                    kernel = layer.weight.view(fuse, -1, layer.out_features).permute(2, 1, 0)  # (C_out, C_in, n)
+                    x = F.conv1d(x.transpose(1, 2), kernel, layer.bias, dilation=dilation).transpose(1, 2)
+                else:
+                    x = layer(torch.cat([x[:, k * dilation : k * dilation + length] for k in range(fuse)], dim=-1))
+                dilation, fuse = dilation * fuse, None
+            else:
+                x = layer(x)  # Embedding, BatchNorm1d, Tanh, Linear act on the last dimension
+        return x
+    # --8<-- [end:convolve]
+
+
+#: The series' performance log (makemore part 5), one stage per row: (label, config, BatchNorm, series train/val).
+STAGES = {
+    "context3": ("context 3, 200 hidden (12K params)",
+                 WaveNetConfig(block_size=3, n_embd=10, n_hidden=200, n_consecutive=3), BatchNorm1d, (2.058, 2.105)),
+    "context8": ("context 3 → 8 (22K)",
+                 WaveNetConfig(block_size=8, n_embd=10, n_hidden=200, n_consecutive=8), BatchNorm1d, (1.918, 2.027)),
+    "hierarchical": ("flat → hierarchical (22K)",
+                     WaveNetConfig(n_embd=10, n_hidden=68), PositionwiseBatchNorm1d, (1.941, 2.029)),
+    "bnfix": ("BatchNorm bug fixed", WaveNetConfig(n_embd=10, n_hidden=68), BatchNorm1d, (1.912, 2.022)),
+    "wide": ("n_embd 24, n_hidden 128 (76,579)", WaveNetConfig(), BatchNorm1d, (1.769, 1.993)),
+}
