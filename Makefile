@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
-#   make test    run every test: tests/, every code block of docs/**/*.md, a strict site build, and
-#                every page of that build in a real browser
+#   make test    lint (ruff), then run every test: tests/, every code block of docs/**/*.md, a strict
+#                site build, and every page of that build in a real browser
 # Both create or refresh .venv first (tools/setup.sh).
 
 BIN := .venv/bin
@@ -19,6 +19,7 @@ serve: setup
 # One execution of the pages: pytest records what each page printed and drew (.cache/pages/), the
 # build shows those records, and the browser test opens the very site that was built.
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py
 	$(BIN)/mkdocs build --strict
 	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py

@@ -37,13 +37,15 @@ TUNED = "warptiling (tuned)"  # rung 7 with the fastest of TUNING_CANDIDATES at 
 VECTOR_SIZES = [2**p for p in range(10, 29)]
 MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096, 8192]
 # FP32 lanes per SM, by compute capability, for the peak FLOP/s of the roofline
-FP32_PER_SM = {(7, 0): 64, (7, 5): 64, (8, 0): 64, (8, 6): 128, (8, 7): 128, (8, 9): 128, (9, 0): 128, (10, 0): 128, (12, 0): 128}
+FP32_PER_SM = {(7, 0): 64, (7, 5): 64, (8, 0): 64, (8, 6): 128, (8, 7): 128, (8, 9): 128, (9, 0): 128,
+               (10, 0): 128, (12, 0): 128}
 
 PLACEHOLDER = f"""**{report.NO_MEASUREMENT}.** `scripts/bench_cuda.py` has not been run on a GPU for this
 site, so no speed of these kernels is shown: no number here is estimated or borrowed. What has been
 checked without a GPU: every kernel compiles with `nvcc` for sm_90 without register spills, and its
 index arithmetic, emulated thread by thread on the CPU, computes the right product (the tests).
-`scripts/gpu_run.sh` is the command sequence that measures them on a GPU and replaces this note.
+No plot is drawn until a measurement exists; [Running on a GPU](index.md#running-on-a-gpu) gives
+the two commands that measure the kernels and replace this note.
 """
 
 
@@ -74,7 +76,8 @@ def gpu_info(drv) -> dict:
         # double data rate: two transfers per memory clock, bus_bits / 8 bytes each
         "spec_bandwidth_gbs": 2 * mem_khz * 1e3 * bus_bits / 8 / 1e9 if known(mem_khz, bus_bits) else None,
         # two FLOPs (a fused multiply-add) per FP32 lane per clock
-        "peak_fp32_gflops": sms * FP32_PER_SM.get(cc, 128) * 2 * clock_khz * 1e3 / 1e9 if known(sms, clock_khz) else None,
+        "peak_fp32_gflops": (sms * FP32_PER_SM.get(cc, 128) * 2 * clock_khz * 1e3 / 1e9
+                             if known(sms, clock_khz) else None),
         "driver_version": drv.get_driver_version(),
         "cuda_version": ".".join(map(str, drv.get_version())),
         "pycuda": pycuda.VERSION_TEXT,
@@ -187,7 +190,8 @@ def bench_vector_add(drv, sizes, repeats, warmup) -> dict:
         t_copy = median_ms(drv, lambda: drv.memcpy_dtod(dc, da, 4 * n), repeats, warmup)
         out["add_gbs"].append(report.vector_add_bytes(n) / t_add / 1e6)
         out["copy_gbs"].append(8 * n / t_copy / 1e6)
-        print(f"vector_add n=2^{n.bit_length() - 1}: {out['add_gbs'][-1]:,.0f} GB/s, copy {out['copy_gbs'][-1]:,.0f} GB/s", flush=True)
+        print(f"vector_add n=2^{n.bit_length() - 1}: {out['add_gbs'][-1]:,.0f} GB/s, "
+              f"copy {out['copy_gbs'][-1]:,.0f} GB/s", flush=True)
         for buf in (da, db, dc):
             buf.free()
     return out
@@ -242,7 +246,9 @@ def bench_matmul(drv, sizes, repeats, warmup, budget_s) -> dict:
         function(warp.file, warp.entry, warp.defines(**tiles))
     tuning = tune(drv, max(s for s in sizes if s <= 4096), repeats, warmup)
     # each contender: (dA, dB, dC, s) -> launches C = A @ B once
-    contenders = {name: (lambda k: lambda dA, dB, dC, s: k.launch(dA, dB, dC, s, s, s))(k) for name, k in KERNELS.items()}
+    contenders = {
+        name: (lambda k: lambda dA, dB, dC, s: k.launch(dA, dB, dC, s, s, s))(k) for name, k in KERNELS.items()
+    }
     contenders[TUNED] = lambda dA, dB, dC, s: warp.launch(dA, dB, dC, s, s, s, **tuning["best"])
     if peer:
         contenders["cublas"] = lambda dA, dB, dC, s: peer.matmul(dA, dB, dC, s, s, s)
@@ -284,8 +290,10 @@ def save(results: dict, out_dir: Path, device: str) -> Path:
         env = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
                "python": sys.version.split()[0], "numpy": np.__version__}
         (out_dir / f"{NAME}.json").write_text(json.dumps({"environment": env, **results}, indent=2) + "\n")
-        (out_dir / f"{NAME}.md").write_text(report.table(results).rstrip() + f"\n\n<small>Measured by `scripts/{NAME}.py` on "
-                                            f"{device}, {env['date']}, Python {env['python']}.</small>\n")
+        (out_dir / f"{NAME}.md").write_text(
+            report.table(results).rstrip() + f"\n\n<small>Measured by `scripts/{NAME}.py` on "
+            f"{device}, {env['date']}, Python {env['python']}.</small>\n"
+        )
         return out_dir / f"{NAME}.json"
 
 
@@ -303,7 +311,9 @@ def main(argv=None) -> Path:
     p.add_argument("--quick", action="store_true", help="a few small sizes and repeats (checks the script)")
     p.add_argument("--placeholder", action="store_true", help="write the no-measurement statement (no GPU needed)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "results")
-    p.add_argument("--repeats", type=int, default=25, help="timed runs per point (median taken); at least 20 for the full run")
+    p.add_argument(
+        "--repeats", type=int, default=25, help="timed runs per point (median taken); at least 20 for the full run"
+    )
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--budget", type=float, default=60.0, help="seconds allowed per (kernel, size) point")
     args = p.parse_args(argv)
@@ -324,7 +334,9 @@ def main(argv=None) -> Path:
         "gpu": info,
         "timing": {"repeats": repeats, "warmup": args.warmup, "statistic": "median", "clock": "CUDA events"},
         "vector_add": bench_vector_add(drv, VECTOR_SIZES[:3] if args.quick else VECTOR_SIZES, repeats, args.warmup),
-        "matmul": bench_matmul(drv, MATMUL_SIZES[:2] if args.quick else MATMUL_SIZES, repeats, args.warmup, args.budget),
+        "matmul": bench_matmul(
+            drv, MATMUL_SIZES[:2] if args.quick else MATMUL_SIZES, repeats, args.warmup, args.budget
+        ),
     }
     path = save(results, args.out_dir, f"{info['name']} (driver {info['driver_version']}, CUDA {info['cuda_version']})")
     print(f"wrote {path} and {path.with_suffix('.md')}")

@@ -106,7 +106,8 @@ def main(argv=None, out_dir=None) -> dict:
     print(f"{chain:,}-node chain, forward + backward: zh {zh_chain:.2f} s; micrograd: {micrograd_error or 'ran'}")
 
     data = {
-        "workload": f"MLP(2, [16, 16, 1]) full-batch step on {n_points} moons points, SVM loss + 1e-4 L2, fastest of {steps} steps, CPU time",
+        "workload": f"MLP(2, [16, 16, 1]) full-batch step on {n_points} moons points, SVM loss + 1e-4 L2, "
+        f"fastest of {steps} steps, CPU time",
         "step_seconds": rows,
         "speedup": {label: s["micrograd"] / s["zh"] for label, s in rows.items()},
         "losses": history,
@@ -117,10 +118,11 @@ def main(argv=None, out_dir=None) -> dict:
     table = [
         f"| {data['workload']} | micrograd | zh | zh speed-up |",
         "|---|---:|---:|---:|",
-        *(f"| one step, {label} | {s['micrograd'] * 1e3:.1f} ms | {s['zh'] * 1e3:.1f} ms | **{s['micrograd'] / s['zh']:.1f}×** |"
-          for label, s in rows.items()),
+        *(f"| one step, {label} | {s['micrograd'] * 1e3:.1f} ms | {s['zh'] * 1e3:.1f} ms "
+          f"| **{s['micrograd'] / s['zh']:.1f}×** |" for label, s in rows.items()),
         f"| {chain:,}-node ReLU chain, forward + backward | fails: `RecursionError` | {zh_chain:.2f} s | |"
-        if micrograd_error else f"| {chain:,}-node ReLU chain, forward + backward | ran | {zh_chain:.2f} s | |",
+        if micrograd_error
+        else f"| {chain:,}-node ReLU chain, forward + backward | ran | {zh_chain:.2f} s | |",
         "",
         f"Losses over the {steps} steps: first step {'bit-for-bit identical' if first_equal else 'different'}, "
         f"largest difference {max_diff:.1e}.",

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# What a session with a GPU runs, from the repository root, to test and measure zh.cuda.
-# Before, on the machine without a GPU (both folders are git-ignored; carry them along):
-#   mkdir -p .whl && cp -r ../shared/wheels/gpu-py312 .whl/   # pycuda + dependencies for Python 3.12
+# Tests and measures zh.cuda on a GPU machine that has no internet, from the repository root.
+# Before, on a machine with the repository's .venv (both folders are git-ignored; copy them along):
 #   .venv/bin/python scripts/build_cubins.py build/cubins   # only used if the GPU machine lacks nvcc
+#   and put pycuda's wheels in .whl/ (see WHEELS_DIR below)
 # Then on the GPU machine:
 #   ZH_COMMIT=<commit being measured> scripts/gpu_run.sh [WHEELS_DIR]
-# WHEELS_DIR (default .whl/gpu-py312, else /work/shared/wheels/gpu-py312) holds pycuda and its
-# dependencies built for the GPU machine's Python (shared/tools/build-pycuda-wheels.sh), plus
-# pytest's wheels if that Python has no pytest (on a machine with internet:
-# pip download pytest --only-binary=:all: --python-version 3.12 -d WHEELS_DIR).
+# WHEELS_DIR (default .whl, or .whl/gpu-py312 if that exists) holds pycuda and its dependencies
+# built for the GPU machine's Python, plus pytest's wheels if that Python has no pytest (built on
+# a machine with internet, the CUDA toolkit and the same Python version: pip wheel pycuda pytest -w .whl).
 # The machine needs numpy (pycuda does); nvcc on PATH or build/cubins; libcublas (or torch with
 # CUDA) for the cuBLAS comparison.
 # Outputs go to $OUT (default /tmp/zh-gpu-out): nvidia-smi.txt, gpu-tests.log, bench.log and
@@ -16,10 +15,10 @@
 # (replacing the no-measurement note), check `make test`, and commit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-default_wheels=/work/shared/wheels/gpu-py312
-[ -d .whl/gpu-py312 ] && default_wheels=.whl/gpu-py312
-compgen -G ".whl/*.whl" >/dev/null && default_wheels=.whl   # the wheels copied straight into .whl/
+default_wheels=.whl
+[ -d .whl/gpu-py312 ] && ! compgen -G ".whl/*.whl" >/dev/null && default_wheels=.whl/gpu-py312
 wheels=${1:-$default_wheels}
+compgen -G "$wheels/*.whl" >/dev/null || { echo "gpu_run: no wheels in $wheels: put pycuda's wheels there (see this script's header)" >&2; exit 1; }
 out=${OUT:-/tmp/zh-gpu-out}
 py=${PYTHON:-python3}
 site=$(mktemp -d)

@@ -20,7 +20,7 @@ from training_run import names_splits, parse_args  # noqa: E402
 
 from zh.models.activations import mlp, split_loss, train
 
-#: The series' logged losses (makemore part 3 notebook) quoted by the issue, for comparison only.
+#: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 3), for comparison only.
 REFERENCE = {"naive": (2.1245, 2.1682), "batchnorm": (2.0674, 2.1057)}
 RUNS = {
     "naive": dict(init="naive", batchnorm=False),
@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
         }
         print(name, rows[name], flush=True)
     table = (
-        f"| run ({steps:,} steps) | first minibatch loss | train | val | series train | series val |\n"
+        f"| run ({steps:,} steps) | first minibatch loss | train | val | lecture train | lecture val |\n"
         "|---|---|---|---|---|---|\n"
         + "".join(
             f"| {name} | {r['initial_loss']:.4f} | {r['train']:.4f} | {r['val']:.4f} | "
@@ -56,7 +56,9 @@ def main(argv=None) -> dict:
             for name, r in rows.items()
         )
     )
-    results.write("train_batchnorm", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir)
+    results.write(
+        "train_batchnorm", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir
+    )
     return rows
 
 

@@ -20,7 +20,7 @@ from training_run import names_splits, parse_args  # noqa: E402
 
 from zh.models.backprop import calibrate, init_params, split_loss, train
 
-#: The series' logged losses (makemore part 4 notebook, manual gradients), for comparison only.
+#: The losses in the notebook of Karpathy's lecture (Building makemore Part 4, manual gradients), for comparison.
 REFERENCE = (2.0705, 2.1099)
 
 
@@ -31,7 +31,8 @@ def main(argv=None) -> dict:
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
         g = torch.Generator().manual_seed(2147483647)  # same init and same batches for both runs
-        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)  # exercise 4 of the series: 200 hidden
+        # exercise 4 of the lecture: 200 hidden
+        params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)
         t0 = time.time()
         train(params, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g, manual=manual)
         stats = calibrate(params, Xtr)
@@ -44,9 +45,11 @@ def main(argv=None) -> dict:
     table = (
         f"| run ({steps:,} steps) | train | val |\n|---|---|---|\n"
         + "".join(f"| {name} | {r['train']:.6f} | {r['val']:.6f} |\n" for name, r in rows.items())
-        + f"| series (manual gradients) | {REFERENCE[0]} | {REFERENCE[1]} |\n"
+        + f"| lecture's notebook (manual gradients) | {REFERENCE[0]} | {REFERENCE[1]} |\n"
     )
-    results.write("train_manual_backprop", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir)
+    results.write(
+        "train_manual_backprop", {"steps": steps, "runs": rows, "reference": REFERENCE}, table, out_dir=args.out_dir
+    )
     return rows
 
 

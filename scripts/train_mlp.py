@@ -1,4 +1,4 @@
-"""Train the makemore MLP for the series' full 200,000 steps: the reference model and a tuned one.
+"""Train the makemore MLP for the lecture's full 200,000 steps: the reference model and a tuned one.
 
     python scripts/train_mlp.py            # both full runs (a few minutes on 2 CPU cores)
     python scripts/train_mlp.py --quick    # 300 steps each, for the test suite
@@ -70,7 +70,8 @@ def main(argv=None) -> dict:
     steps = 300 if args.quick else args.steps
     with ProcessPoolExecutor(max_workers=2) as pool:
         runs = dict(zip(CONFIGS, pool.map(run, CONFIGS, [steps] * len(CONFIGS))))
-    rows = [f"| lecture (Karpathy, makemore part 2) | 11,897 | 200,000 | {REFERENCE['train']:.4f} | {REFERENCE['val']:.4f} | | |"]
+    rows = [f"| lecture (Karpathy, makemore part 2) | 11,897 | 200,000 | {REFERENCE['train']:.4f} "
+            f"| {REFERENCE['val']:.4f} | | |"]
     for name, r in runs.items():
         rows.append(f"| {name} (`scaled_init={r['config']['scaled_init']}`) | {r['params']:,} | {r['steps']:,} "
                     f"| {r['train']:.4f} | {r['val']:.4f} | {r['test']:.4f} | {r['seconds']:.0f} s |")

@@ -32,7 +32,7 @@ def parse_args(doc: str, argv=None, add_arguments=None) -> argparse.Namespace:
 
 
 def names_splits(block_size: int = 3):
-    """The vocabulary and the series' train, validation and test sets ``(X, Y)`` of names.txt."""
+    """The vocabulary and the lectures' train, validation and test sets ``(X, Y)`` of names.txt."""
     words = load_names()
     vocab = CharVocab.from_words(words)
     return (vocab, *(build_dataset(part, vocab, block_size) for part in split_words(words)))

@@ -71,7 +71,9 @@ class Function:
         if self.entry == "vector_add":
             (n,) = sizes
             if self.exact:
-                return emulate.launch(emulate.vector_add, grid, block, *[emulate.Memory(b, "abc"[i]) for i, b in enumerate(bufs)], n)
+                return emulate.launch(
+                    emulate.vector_add, grid, block, *[emulate.Memory(b, "abc"[i]) for i, b in enumerate(bufs)], n
+                )
             bufs[2][:n] = bufs[0][:n] + bufs[1][:n]
             return
         M, N, K = sizes
@@ -118,8 +120,9 @@ def install(monkeypatch, exact: bool):
         Error=Error, init=lambda: None, In=In, Out=Out, Event=Event,
         Device=types.SimpleNamespace(count=lambda: 1, __call__=None),
         Context=types.SimpleNamespace(get_device=lambda: device, synchronize=lambda: None),
-        device_attribute=types.SimpleNamespace(**{k: k for k in ["MULTIPROCESSOR_COUNT", "CLOCK_RATE", "MEMORY_CLOCK_RATE",
-                                                                 "GLOBAL_MEMORY_BUS_WIDTH"]}),
+        device_attribute=types.SimpleNamespace(
+            **{k: k for k in ["MULTIPROCESSOR_COUNT", "CLOCK_RATE", "MEMORY_CLOCK_RATE", "GLOBAL_MEMORY_BUS_WIDTH"]}
+        ),
         get_driver_version=lambda: 0, get_version=lambda: (0, 0, 0),
         mem_alloc=Buffer, to_device=to_device,
         from_device=lambda buf, shape, dtype: buf.floats()[: int(np.prod(shape))].reshape(shape).copy(),

@@ -42,7 +42,8 @@ def _check(x, eps=1e-5, unbiased=True, seed=0):
 def test_batchnorm_backward_matches_autograd(m, channels, length, unbiased, scale, seed):
     shape = (m, channels) if length is None else (m, length, channels)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=g, dtype=torch.float64) * scale + torch.randn(channels, generator=g, dtype=torch.float64)
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * scale
+    x = x + torch.randn(channels, generator=g, dtype=torch.float64)
     dx, ref = _check(x, unbiased=unbiased, seed=seed)
     # relative to the gradient's size: at scale 1e-3 the factor 1/sqrt(var+eps) is ~1e3
     assert (dx - ref).abs().max() <= 1e-8 * max(1.0, ref.abs().max().item())
@@ -85,7 +86,9 @@ def test_batchnorm_backward_errors():
     with pytest.raises(ValueError, match=r"same shape.*\(4, 3\) and \(4, 2\)"):
         batchnorm_backward(torch.ones(4, 3), torch.zeros(4, 2), torch.ones(3), torch.ones(3))
     # with the biased variance a single row is fine: the gradient is 0
-    assert not batchnorm_backward(torch.ones(1, 3), torch.zeros(1, 3), torch.ones(3), torch.ones(3), unbiased=False).any()
+    assert not batchnorm_backward(
+        torch.ones(1, 3), torch.zeros(1, 3), torch.ones(3), torch.ones(3), unbiased=False
+    ).any()
 
 
 @pytest.mark.parametrize("n", [1, 2, 32])

@@ -60,7 +60,9 @@ def assert_clean_error(proc, *needles):
 @pytest.mark.parametrize("model_type", sorted(MODELS))
 def test_train_resume_sample(makemore, tmp_path, names_file, model_type):
     work = tmp_path / "run"
-    trained = (run_process if model_type == "mlp" else makemore)(names_file, "--type", model_type, "--work-dir", work, "--num-samples", 6, *FEW)
+    trained = (run_process if model_type == "mlp" else makemore)(
+        names_file, "--type", model_type, "--work-dir", work, "--num-samples", 6, *FEW
+    )
     assert trained.returncode == 0, trained.stderr
     assert "step 40: train loss" in trained.stdout and "val loss" in trained.stdout
     assert "training" in trained.stderr  # the tqdm progress bar
@@ -186,7 +188,9 @@ def test_main_entry_point_is_tiny_and_lists_makemore():
 
 def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
     work = tmp_path / "w"
-    assert makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW).returncode == 0
+    assert (
+        makemore(names_file, "--type", "mlp", "--n-embd", 4, "--n-hidden", 16, "--work-dir", work, *FEW).returncode == 0
+    )
     ckpt = load_checkpoint(work / "model.pt")
     entry = MODELS["mlp"]
     model = entry.build(entry.config(**ckpt["config"]))

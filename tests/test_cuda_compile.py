@@ -81,4 +81,6 @@ def test_compiles_without_spills_within_limits(ptxas, job):
     r = report[entry]
     assert r["spill_stores"] == 0 and r["spill_loads"] == 0, r
     assert r["smem"] <= STATIC_SMEM_LIMIT, r
-    assert r["registers"] * threads <= REGISTER_FILE, f"{threads} threads x {r['registers']} registers do not fit one SM"
+    assert r["registers"] * threads <= REGISTER_FILE, (
+        f"{threads} threads x {r['registers']} registers do not fit one SM"
+    )

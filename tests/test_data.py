@@ -1,9 +1,13 @@
-"""zh.data: where files are found, the error when they are not, and the series' split."""
+"""zh.data: where files are found, the error when they are not, and the lectures' split."""
 
+import re
+
+import numpy as np
 import pytest
+import torch
 
 from zh import data
-from zh.data import CharVocab, DataNotFoundError, build_dataset, load_names, split_words
+from zh.data import CharVocab, DataNotFoundError, build_dataset, load_names, make_moons, split_words
 
 
 def test_names_from_zh_data_dir():
@@ -96,3 +100,52 @@ def test_build_dataset_windows(block_size):
     X, Y = build_dataset(["emma"], vocab, block_size)
     assert X.shape == (5, block_size) and vocab.decode(Y) == "emma."
     assert X[0].tolist() == [0] * block_size
+
+
+def test_names_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path):
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("emma\nchlo\u00e9\n".encode("latin-1"))  # é is the single byte 0xe9 in Latin-1
+    with pytest.raises(ValueError, match=rf"^{f} is not UTF-8 text: byte 9 \(0xe9, line 2\) is invalid; save"):
+        load_names(f)
+    with pytest.raises(ValueError, match="not UTF-8"):
+        data.load_text("tinyshakespeare.txt", f)
+
+
+def test_names_are_stripped_and_blank_lines_skipped(tmp_path):
+    f = tmp_path / "names.txt"
+    f.write_bytes(b"\xef\xbb\xbfemma\r\n  ava \n\n\nbob\n")  # a byte-order mark, CRLF, spaces, blank lines
+    assert load_names(f) == ["emma", "ava", "bob"]
+    f.write_text("\n  \n")
+    with pytest.raises(ValueError, match="holds no names"):
+        load_names(f)
+
+
+def test_decode_rejects_what_is_not_an_id_like_the_tokenizer():
+    vocab = CharVocab.from_words(["emma", "ava"])  # ids 0..4
+    assert vocab.decode(torch.tensor([1, 4, 1])) == vocab.decode(np.array([1, 4, 1])) == "ava"
+    for bad in [-1, 5, 1.0, "a", None]:
+        with pytest.raises(ValueError, match=rf"cannot decode id {re.escape(repr(bad))}: .*\(ids 0..4\)"):
+            vocab.decode([1, bad])
+    with pytest.raises(ValueError, match="cannot decode id tensor"):
+        vocab.decode(torch.tensor([1.0]))
+
+
+def test_vocab_and_dataset_reject_odd_arguments():
+    with pytest.raises(TypeError, match=r"^from_words takes a list of words .* got one string"):
+        CharVocab.from_words("emma")
+    with pytest.raises(TypeError, match="^split_words takes a list of words"):
+        split_words("emma")
+    with pytest.raises(TypeError, match="^build_dataset takes a list of words"):
+        build_dataset("emma", CharVocab.from_words(["emma"]), 3)
+    with pytest.raises(TypeError, match="encode takes a string, got list"):
+        CharVocab.from_words(["ab"]).encode(["a"])
+    with pytest.raises(ValueError, match="'a' appear more than once"):
+        CharVocab((".", "a", "a"))
+    vocab = CharVocab.from_words(["ab"])
+    for bad in [0, 2.5, True]:
+        with pytest.raises(ValueError, match=f"whole number of at least 1, got {bad!r}"):
+            build_dataset(["ab"], vocab, bad)
+    with pytest.raises(ValueError, match="negative or NaN"):
+        make_moons(10, noise=float("nan"))
+    with pytest.raises(ValueError, match="whole number of points"):
+        make_moons(10.5)

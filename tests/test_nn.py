@@ -8,6 +8,7 @@ import torch
 from micrograd import nn as mg
 
 from zh.data import make_moons
+from zh.engine import Value
 from zh.nn import MLP, Layer, Neuron, svm_loss, train
 
 
@@ -80,6 +81,37 @@ def test_bad_inputs_are_explained():
         svm_loss(model, [[0.0, 1.0]], [1, -1])
     with pytest.raises(ValueError, match="nin=0"):
         Neuron(0)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: MLP(2, []), r"needs nouts, the list of its layer sizes \(e.g. \[16, 16, 1\]\); got \[\]"),
+    (lambda: MLP(2, 16), r"list of its layer sizes .*got 16"),
+    (lambda: MLP(2, [16, 0, 1]), "whole number of neurons, at least one; got nout=0"),
+    (lambda: MLP(0, [1]), "got nin=0"),
+    (lambda: Layer(2, 0), "got nout=0"),
+    (lambda: Layer(2, 2.5), "got nout=2.5"),
+    (lambda: Neuron(2.0), "got nin=2.0"),
+])
+def test_degenerate_sizes_are_rejected_at_construction(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_sizes_and_inputs_may_be_numpy():
+    model = MLP(np.int64(2), (3, np.int64(1)))
+    assert len(model.parameters()) == 13 and isinstance(model(np.array([1.0, 2.0])), Value)
+    assert len(MLP(2, np.array([4, 1])).parameters()) == 17
+    with pytest.raises(TypeError, match="takes a list of 2 inputs, got float 3.0"):
+        model(3.0)
+
+
+def test_svm_loss_says_what_it_needs():
+    with pytest.raises(ValueError, match="at least one example"):
+        svm_loss(MLP(2, [4, 1]), [], [])
+    with pytest.raises(ValueError, match=r"one output, a single Value .* returned a list of 3 Values"):
+        svm_loss(MLP(2, [4, 3]), [[0.0, 1.0]], [1])
+    with pytest.raises(ValueError, match="returned float"):
+        svm_loss(lambda x: 0.5, [[0.0, 1.0]], [1])
 
 
 def test_make_moons_shape_balance_noise_and_seed():

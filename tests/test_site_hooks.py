@@ -175,3 +175,12 @@ def test_a_figure_must_be_a_graph_or_a_plot(project):
     assert result.returncode != 0
     assert "index.md, line 7" in result.stderr
     assert "expected a graphviz graph or a matplotlib figure, got int" in result.stderr
+
+
+def test_a_figure_of_none_shows_nothing(project):
+    page = "# P\n\n```python\nresults = None\n```\n\nNothing measured yet.\n\n<!-- figure: results | A plot -->\n"
+    result = build(project, page)
+    assert result.returncode == 0, result.stderr
+    html = (project / "site" / "index.html").read_text()
+    assert "<figure" not in html and "A plot" not in html and "Nothing measured yet." in html
+    assert not (project / "site" / "figures").exists()

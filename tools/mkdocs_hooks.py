@@ -10,7 +10,8 @@ A page asks for a figure with an HTML comment on a line of its own::
 
 ``EXPR`` is evaluated in the page's namespace at that point (``sybil_pages.py``); its value, a
 graphviz graph or a matplotlib figure, is added to the site next to the page
-(``figures/<page>-<n>.svg``) and shown in place of the comment.
+(``figures/<page>-<n>.svg``) and shown in place of the comment. An expression that evaluates to
+``None`` (a plot of data that does not exist yet) shows nothing: no empty frame.
 
 Both come from the record of the page's last complete run (``sybil_pages.load_record``), written
 by pytest: the build executes nothing a test run just executed. On a miss (the page, the package
@@ -103,6 +104,9 @@ def on_files(files, config):
         stem = PurePosixPath(file.src_uri).with_suffix("")
         uris = {}
         for n, (start, svg) in enumerate(record["figures"].items(), 1):
+            if svg is None:
+                uris[int(start)] = None
+                continue
             name = f"{stem.name}-{n}.svg"
             files.append(File.generated(config, str(stem.parent / "figures" / name), content=svg))
             uris[int(start)] = f"figures/{name}"
@@ -121,7 +125,8 @@ def on_page_markdown(markdown, page, config, files):
     for match in FIGURE.finditer(text):
         if match.start() not in uris:
             raise PluginError(f"{page.file.src_uri}: figure `{match['expr']}` was not drawn (skipped?)")
-        edits.append((match.start(), match.end(), figure_html(match, uris[match.start()])))
+        uri = uris[match.start()]
+        edits.append((match.start(), match.end(), "" if uri is None else figure_html(match, uri)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text[front:]

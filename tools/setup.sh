@@ -22,6 +22,37 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# MathJax typesets the formulas in the reader's browser. It is served by the site itself, from
+# docs/vendor/mathjax (git-ignored), so pages render with no network: the npm registry's
+# package, pinned, its tarball checked against this sha256.
+MATHJAX_VERSION=3.2.2
+MATHJAX_SHA256=1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+mathjax=docs/vendor/mathjax
+if [ "$(cat "$mathjax/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "setup: installing npm with apt-get (it fetches MathJax, which renders the formulas)"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+        else
+            echo "setup: npm is missing (it fetches MathJax for the formulas): run 'sudo apt-get install npm' (macOS: 'brew install node'), then retry." >&2
+            exit 1
+        fi
+    fi
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null)
+    echo "$MATHJAX_SHA256  $tmp/mathjax-$MATHJAX_VERSION.tgz" | sha256sum --check --quiet || {
+        echo "setup: the MathJax tarball does not have the pinned sha256" >&2; exit 1; }
+    rm -rf "$mathjax" && mkdir -p "$mathjax"
+    # the browser build: the TeX-to-HTML bundle, the TeX extensions it loads on demand, its fonts,
+    # and the menu's accessibility parts; not the Node.js or SVG builds
+    tar -xzf "$tmp/mathjax-$MATHJAX_VERSION.tgz" -C "$mathjax" --strip-components=2 \
+        package/es5/tex-mml-chtml.js package/es5/input package/es5/output/chtml package/es5/ui \
+        package/es5/a11y package/es5/sre
+    tar -xzf "$tmp/mathjax-$MATHJAX_VERSION.tgz" -C "$mathjax" --strip-components=1 package/LICENSE
+    rm -rf "$tmp"
+    echo "$MATHJAX_VERSION" > "$mathjax/VERSION"
+fi
+
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "setup: zh needs Python >= 3.11 (found $("$PYTHON" --version)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 

@@ -4,7 +4,8 @@ Every fence whose info string is exactly ``python`` runs, in page order, in one 
 page; ``<!-- invisible-code-block: python -->`` comments hold checks hidden from readers;
 ``<!-- skip: next -->`` and ``<!-- clear-namespace -->`` are sybil's usual directives. A comment
 ``<!-- figure: EXPR | caption -->`` on a line of its own is a step too: ``EXPR`` is evaluated at
-that point and must be a graphviz graph or a matplotlib figure (or Axes), rendered to SVG.
+that point and must be a graphviz graph or a matplotlib figure (or Axes), rendered to SVG, or
+None, which shows nothing.
 
 Every complete, passing run of a page (by pytest, or by the site build on a miss) is recorded:
 what each visible python block printed to ``sys.stdout`` and the SVG of each figure. The record
@@ -44,8 +45,13 @@ SOURCES = [ROOT / "zh", DOCS / "results", Path(__file__).resolve(), ROOT / "requ
 RECORD_VERSION = 1
 
 
-def to_svg(obj) -> str:
-    """Render a graphviz graph, a matplotlib Figure or Axes to SVG text (closing the figure)."""
+def to_svg(obj) -> str | None:
+    """Render a graphviz graph, a matplotlib Figure or Axes to SVG text (closing the figure).
+
+    ``None`` (a plot of data that does not exist yet) renders to ``None``: the page shows nothing.
+    """
+    if obj is None:
+        return None
     if hasattr(obj, "pipe"):  # graphviz.Digraph / graphviz.Source
         return obj.pipe(format="svg", encoding="utf-8")
     fig = getattr(obj, "figure", obj)  # accept an Axes as well as a Figure

@@ -1,4 +1,4 @@
-"""The data files of the series, and the dataset helpers every makemore page uses.
+"""The data files of the makemore and tokenizer pages, and the dataset helpers every makemore page uses.
 
 Page: [makemore / bigram](../makemore/bigram.md) introduces them; every later part reuses them.
 
@@ -10,13 +10,20 @@ that cache and verified by sha256. Nothing is ever written into the working dire
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import random
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:  # only for the annotation of make_moons: numpy is imported when it runs
+    import numpy
 
 #: name -> (canonical URL, sha256 of the file's bytes)
 SOURCES = {
@@ -105,19 +112,54 @@ def data_path(name: str, path: str | os.PathLike | None = None, download: bool =
     )
 
 
+def read_utf8(path: str | os.PathLike) -> str:
+    """The text of a UTF-8 file, without the byte-order mark some editors write at its start.
+
+    Raises:
+        ValueError: the file is not UTF-8; the message names the file, the first invalid byte
+            (its position, value and line) and the fix.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"{path} is not UTF-8 text: byte {exc.start} (0x{raw[exc.start]:02x}, line {line}) is invalid; "
+            f"save the file as UTF-8 and try again"
+        ) from None
+
+
 def load_text(name: str, path: str | os.PathLike | None = None) -> str:
-    """The whole text of data file ``name`` (see `data_path` for where it is looked for)."""
-    return data_path(name, path).read_text(encoding="utf-8")
+    """The whole text of data file ``name`` (see `data_path` for where it is looked for, `read_utf8` for errors)."""
+    return read_utf8(data_path(name, path))
 
 
 def load_names(path: str | os.PathLike | None = None) -> list[str]:
-    """The 32,033 names of makemore's ``names.txt``, one per list item."""
-    return load_text("names.txt", path).splitlines()
+    """The 32,033 names of makemore's ``names.txt``, one per list item.
+
+    Each line is stripped of surrounding whitespace (a ``\\r`` or a trailing space would
+    otherwise become a character of the vocabulary) and blank lines are skipped.
+
+    Raises:
+        ValueError: the file is not UTF-8 (see `read_utf8`) or holds no names.
+    """
+    names = [line.strip() for line in load_text("names.txt", path).splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise ValueError(f"{data_path('names.txt', path)} holds no names (only blank lines, or nothing)")
+    return names
 
 
 def load_shakespeare(path: str | os.PathLike | None = None) -> str:
     """The ~1.1 MB tiny-shakespeare corpus as one string."""
     return load_text("tinyshakespeare.txt", path)
+
+
+def _check_word_list(function: str, words) -> None:
+    # one string would be taken, character by character, for a list of one-letter words
+    if isinstance(words, str):
+        raise TypeError(f"{function} takes a list of words (e.g. load_names()), got one string")
 
 
 @dataclass(frozen=True)
@@ -134,9 +176,20 @@ class CharVocab:
 
     itos: tuple[str, ...]
 
+    def __post_init__(self):
+        if len(set(self.itos)) != len(self.itos):
+            repeated = sorted({c for c in self.itos if self.itos.count(c) > 1})
+            raise ValueError(f"a vocabulary lists each character once; {''.join(repeated)!r} appear more than once")
+
     @classmethod
     def from_words(cls, words: list[str], boundary: str = ".") -> "CharVocab":
-        """The sorted characters of ``words`` after the boundary token."""
+        """The sorted characters of ``words`` after the boundary token.
+
+        Raises:
+            TypeError: ``words`` is one string rather than a list of words.
+            ValueError: a word contains the boundary character.
+        """
+        _check_word_list("from_words", words)
         chars = sorted(set("".join(words)))
         if boundary in chars:
             raise ValueError(
@@ -154,24 +207,53 @@ class CharVocab:
         return len(self.itos)
 
     def encode(self, word: str) -> list[int]:
-        """Ids of the characters of ``word`` (no boundary tokens added)."""
+        """Ids of the characters of ``word`` (no boundary tokens added).
+
+        Raises:
+            TypeError: ``word`` is not a string.
+            ValueError: a character is not in the vocabulary.
+        """
+        if not isinstance(word, str):
+            raise TypeError(f"encode takes a string, got {type(word).__name__} {word!r}")
         stoi = self.stoi
         unknown = sorted(set(word) - stoi.keys())
         if unknown:
             raise ValueError(f"characters not in the vocabulary: {''.join(unknown)!r}")
         return [stoi[c] for c in word]
 
-    def decode(self, ids) -> str:
-        """The characters of ``ids`` joined into a string."""
-        return "".join(self.itos[int(i)] for i in ids)
+    def decode(self, ids: Iterable[int]) -> str:
+        """The characters of ``ids`` joined into a string.
+
+        Args:
+            ids: Integers in ``0..len(self) - 1``: a list, or e.g. a 1-D tensor of integer type.
+
+        Raises:
+            ValueError: an id is not in the vocabulary: negative, too large, or not an integer
+                (a float, a string); the message names it.
+        """
+        itos, out = self.itos, []
+        for idx in ids:
+            try:
+                i = operator.index(idx)  # ints of any kind (Python, numpy, 0-d integer tensors), never floats
+                if i < 0:  # itos[-1] would quietly be the last character
+                    raise IndexError
+                out.append(itos[i])
+            except (TypeError, IndexError):
+                known = f"ids 0..{len(itos) - 1}"
+                raise ValueError(f"cannot decode id {idx!r}: it is not in the vocabulary ({known})") from None
+        return "".join(out)
 
 
 def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
-    """The series' 80/10/10 train/val/test split: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
+    """The 80/10/10 split of Karpathy's makemore lectures: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
 
     Uses a private ``random.Random(seed)``: the same order as ``random.seed(42); random.shuffle(words)``
     without touching the global generator or the caller's list.
+
+    Raises:
+        TypeError: ``words`` is one string rather than a list of words.
     """
+    _check_word_list("split_words", words)
     shuffled = list(words)
     random.Random(seed).shuffle(shuffled)
     n1, n2 = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
@@ -186,9 +268,14 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
 
     Returns:
         ``X`` of shape ``(N, block_size)`` and ``Y`` of shape ``(N,)``, both ``torch.long``.
+
+    Raises:
+        TypeError: ``words`` is one string rather than a list of words.
+        ValueError: ``block_size`` is not a whole number of at least 1.
     """
-    if block_size < 1:
-        raise ValueError(f"block_size must be at least 1, got {block_size}")
+    _check_word_list("build_dataset", words)
+    if isinstance(block_size, bool) or not isinstance(block_size, Integral) or block_size < 1:
+        raise ValueError(f"block_size must be a whole number of at least 1, got {block_size!r}")
     X, Y = [], []
     for word in words:
         context = [0] * block_size
@@ -199,7 +286,9 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
     return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | None = None) -> "tuple[numpy.ndarray, numpy.ndarray]":
+def make_moons(
+    n_samples: int = 100, noise: float = 0.0, random_state: int | None = None
+) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Two interleaving half circles in the plane: the toy classification set of micrograd's demo.
 
     Class 0 lies on the upper half of the unit circle, class 1 on a lower half circle shifted to
@@ -216,10 +305,10 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, random_state: int | Non
     """
     import numpy as np
 
-    if n_samples < 2:
-        raise ValueError(f"make_moons needs at least 2 points (one per moon), got n_samples={n_samples}")
-    if noise < 0:
-        raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}")
+    if not isinstance(n_samples, Integral) or n_samples < 2:
+        raise ValueError(f"make_moons needs a whole number of points, at least 2 (one per moon); got {n_samples!r}")
+    if not noise >= 0:  # also catches NaN
+        raise ValueError(f"noise is a standard deviation and cannot be negative or NaN, got {noise}")
     rng = np.random.default_rng(random_state)
     n0 = n_samples // 2
     n1 = n_samples - n0

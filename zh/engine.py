@@ -32,6 +32,11 @@ class Value:
     and ``**`` (int or float exponents); ``relu``, ``tanh``, ``exp``, ``log`` and ``sigmoid``
     are methods. Anything else raises a ``TypeError`` or ``ValueError`` that names the bad value.
 
+    NaN and infinity go through every op as in torch (``Value(nan).relu()`` is nan, and so are
+    the gradients that depend on it). Where torch would quietly return ``inf`` or ``nan`` for a
+    result outside the real numbers or the floats (``log(0)``, ``1 / 0``, ``(-1) ** 0.5``,
+    ``exp(1000)``, ``1e200 ** 2``), zh raises an error that shows the expression instead.
+
     Args:
         data: The number (an int or float; stored as a float).
         label: A name shown by `zh.viz.draw_dot`.
@@ -51,13 +56,18 @@ class Value:
         if type(data) is not float:  # the ops always pass floats: check only what users pass
             if not isinstance(data, Real):
                 raise TypeError(f"Value(data) needs an int or float, got {type(data).__name__} {data!r}")
-            data = float(data)
+            try:
+                data = float(data)
+            except OverflowError:  # an int beyond the floats, e.g. 10**400
+                digits = len(str(abs(int(data))))
+                raise OverflowError(f"Value(data): a {digits}-digit number is larger than the largest float") from None
         self.data = data
         self.grad = 0.0
         self.label = label
         self._prev = _children  # the Values this one was computed from
         self._op = _op  # the op that produced it, for draw_dot and repr
-        self._local = _local  # d(self)/d(child) for each child, in the same order
+        # d(self)/d(child) for each child, in the same order; empty where no gradient passes at all
+        self._local = _local
 
     # ---- the ops: output data, children, and the local derivative w.r.t. each child ----
 
@@ -85,15 +95,28 @@ class Value:
             raise ValueError(f"{x} ** {k}: a negative number to a fractional power is not a real number")
         if x == 0 and k < 0:
             raise ZeroDivisionError(f"{x} ** {k}: zero to a negative power (division by zero)")
-        # d(x**k)/dx = k * x**(k-1), which at x = 0 is 0 for k = 0 and infinite for 0 < k < 1
-        local = k * x ** (k - 1) if x != 0 or k >= 1 else (0.0 if k == 0 else math.inf)
-        return Value(x**k, (self,), f"**{k}", (local,))
+        if k == 0:  # x**0 = 1 for every x, NaN included; like torch, pass no gradient back, not even NaN
+            return Value(1.0, (self,), f"**{k}", ())
+        try:
+            y = x**k
+        except OverflowError:  # Python's float ** raises here; show what overflowed
+            raise OverflowError(f"{x} ** {k} is larger than the largest float (about 1.8e308)") from None
+        # d(x**k)/dx = k * x**(k-1), which at x = 0 is infinite for 0 < k < 1
+        if x == 0 and k < 1:
+            local = math.inf
+        else:
+            try:
+                local = k * x ** (k - 1)
+            except OverflowError:  # x**(k-1) beyond the floats while x**k is not: / gives inf, as in torch
+                local = k * (y / x)
+        return Value(y, (self,), f"**{k}", (local,))
 
     def relu(self):
-        """`max(0, x)`; its derivative is 1 where `x > 0`, else 0."""
-        if self.data > 0:
+        """`max(0, x)`; its derivative is 1 where `x > 0`, else 0. NaN gives NaN, as in torch."""
+        if self.data > 0 or self.data != self.data:  # NaN is the one float not equal to itself
             return Value(self.data, (self,), "ReLU", (1.0,))
-        return Value(0.0, (self,), "ReLU", (0.0,))
+        # off: no local derivative at all, so that not even an infinite or NaN gradient gets through (torch's too)
+        return Value(0.0, (self,), "ReLU", ())
 
     def tanh(self):
         """The hyperbolic tangent; its derivative is `1 - tanh(x)**2`."""
@@ -140,10 +163,11 @@ class Value:
         return self * other
 
     def __truediv__(self, other):  # self / other
-        return self * _as_value(other, "/") ** -1
+        return self * _reciprocal(self, _as_value(other, "/"))
 
     def __rtruediv__(self, other):  # other / self
-        return _as_value(other, "/") * self**-1
+        other = _as_value(other, "/")
+        return other * _reciprocal(other, self)
 
     # ---- backpropagation ----
 
@@ -151,7 +175,9 @@ class Value:
     def _backward(self):
         """The chain rule at this node: pass ``self.grad`` to each child, times the local derivative."""
         grad = self.grad
-        if grad == 0.0:  # e.g. behind a ReLU that was off: nothing to pass on (and often the case)
+        # e.g. behind a ReLU that was off: nothing to pass on (and often the case) -- unless a local
+        # derivative is infinite or NaN, where 0 * local is NaN, as torch computes it
+        if grad == 0.0 and math.isfinite(sum(self._local)):
             return
         for child, local in zip(self._prev, self._local):
             child.grad += local * grad
@@ -176,6 +202,19 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _reciprocal(a: Value, b: Value) -> Value:
+    """``b ** -1``, the second factor of ``a / b``, with errors that show the division as written."""
+    if b.data == 0:
+        raise ZeroDivisionError(f"{a.data} / {b.data}: division by zero")
+    try:
+        return b**-1
+    except OverflowError:  # only for b of magnitude below 1/1.8e308
+        raise OverflowError(
+            f"{a.data} / {b.data}: zh divides as {a.data} * (1 / {b.data}), and 1 / {b.data} is larger than the "
+            f"largest float (about 1.8e308)"
+        ) from None
 
 
 # --8<-- [start:dot]

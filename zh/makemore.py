@@ -49,6 +49,8 @@ class ModelType:
         fixed_context: ``model`` maps ``(N, block_size)`` contexts to ``(N, V)`` logits and is
             wrapped in ``zh.models.sequence.FixedContext``; ``False``: it already follows the
             sequence contract ``(B, T) -> (B, T, V)`` (a transformer).
+        defaults: Config values this command uses when the command line gives none, where they
+            differ from the config's own (the GPT's defaults are sized for tiny shakespeare).
         from_data: Config fields set from the data: ``vocab_size``, and for a sequence model
             ``block_size`` (the longest item plus its start token).
     """
@@ -57,6 +59,7 @@ class ModelType:
     config: type
     fixed_context: bool = True
     from_data: tuple[str, ...] = ("vocab_size",)
+    defaults: dict = field(default_factory=dict)
 
     def build(self, config) -> nn.Module:
         """A fresh model of this type that follows the sequence contract."""
@@ -69,7 +72,8 @@ MODELS = {
     "bigram": ModelType(Bigram, BigramConfig),
     "mlp": ModelType(MLP, MLPConfig),
     "wavenet": ModelType(WaveNet, WaveNetConfig),
-    "transformer": ModelType(GPT, GPTConfig, fixed_context=False, from_data=("vocab_size", "block_size")),
+    "transformer": ModelType(GPT, GPTConfig, fixed_context=False, from_data=("vocab_size", "block_size"),
+                             defaults={"n_layer": 4, "n_head": 4, "n_embd": 64}),  # makemore's transformer
 }
 # --8<-- [end:registry]
 
@@ -94,6 +98,9 @@ class TrainOptions:
     eval_every: int = field(default=500, metadata={"help": "steps between train/val evaluations", "check": POSITIVE})
     batch_size: int = field(default=32, metadata={"help": "items (e.g. names) per step", "check": POSITIVE})
     learning_rate: float = field(default=1e-2, metadata={"help": "AdamW learning rate", "check": NON_NEGATIVE})
+    final_lr_ratio: float = field(default=1.0, metadata={
+        "help": "learning rate at the last step, as a fraction of --learning-rate, reached by a cosine "
+                "(1: constant)", "check": "a number from 0 to 1"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay", "check": NON_NEGATIVE})
     num_samples: int = field(default=10, metadata={"help": "samples printed at the end", "check": POSITIVE})
     temperature: float = field(default=1.0, metadata={
@@ -109,6 +116,7 @@ CHECKS = {
     NON_NEGATIVE: _non_negative,
     "a finite number above 0": lambda v: math.isfinite(v) and v > 0,
     "a whole number of at least 0": lambda v: v >= 0,
+    "a number from 0 to 1": lambda v: 0 <= v <= 1,
 }
 
 
@@ -279,7 +287,7 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
             raise CLIError(f"{', '.join(map(_option, foreign))} does not apply to the {model_type!r} model")
         vocab = CharVocab.from_words(items, boundary=choose_boundary(items))
         data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
-        config = entry.config(**{name: data[name] for name in entry.from_data}, **given)
+        config = entry.config(**{name: data[name] for name in entry.from_data}, **{**entry.defaults, **given})
     torch.manual_seed(args.seed)
     try:
         model = MODELS[model_type].build(config)
@@ -333,6 +341,11 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
     model.train()
     bar = tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr)
     for step in bar:
+        # cosine from --learning-rate down to final_lr_ratio of it over this run's steps (flat when the ratio is 1)
+        progress = (step - start) / max(args.max_steps - 1, 1)
+        for group in optimizer.param_groups:
+            group["lr"] = args.learning_rate * (args.final_lr_ratio
+                                                + (1 - args.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
         ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
         _, loss = model(Xtr[ix], Ytr[ix])
         optimizer.zero_grad(set_to_none=True)

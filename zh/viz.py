@@ -37,7 +37,13 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)} (the direction of the arrows), got {rankdir!r}")
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot draws a Value's graph, got {type(root).__name__}")
-    dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
+    # Tight spacing and no minimum node size: drawn at the width of a page's column, the text
+    # stays at its full size (Graphviz's defaults spend a third of a wide graph on blank space).
+    dot = graphviz.Digraph(
+        format=format,
+        graph_attr={"rankdir": rankdir, "nodesep": "0.12", "ranksep": "0.22"},
+        node_attr={"width": "0.2", "height": "0.2", "margin": "0.05,0.03"},
+    )
     for v in topological_order(root):
         uid = str(id(v))
         title = f"{_escape(v.label)} | " if v.label else ""

@@ -1,6 +1,10 @@
 // MathJax for pymdownx.arithmatex (generic mode) and for the Markdown cells of notebook pages
-// (mkdocs-jupyter leaves their $...$ as typed). Material's instant navigation swaps pages
-// without a reload, so typeset again on every page change via document$.
+// (mkdocs-jupyter leaves their $...$ as typed). MathJax itself is served by the site
+// (vendor/mathjax, put there by tools/setup.sh), so formulas render with no network.
+//
+// This file runs before MathJax has loaded. Material's instant navigation swaps pages without a
+// reload and announces each page (the first one too) on document$; MathJax announces that it is
+// ready through startup.ready. Either may come first, so each page is typeset once both have.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
@@ -13,15 +17,34 @@ window.MathJax = {
     // only these elements: elsewhere a "$" is just a dollar sign
     processHtmlClass: "arithmatex|zh-notebook-math",
   },
+  startup: {
+    typeset: false, // typesetPage does it, for the first page as for the next ones
+    ready() {
+      MathJax.startup.defaultReady();
+      mathjaxReady = true;
+      if (pageShown) typesetPage();
+    },
+  },
 };
 
+let mathjaxReady = false;
+let pageShown = false;
+
+function typesetPage() {
+  // Chained on MathJax's own promise: a page shown while the last one is still being typeset waits.
+  MathJax.startup.promise = MathJax.startup.promise.then(() => {
+    // A notebook's Markdown cells put their math in plain <p>, <li>, ... elements: mark them.
+    document
+      .querySelectorAll(".jp-RenderedMarkdown, .jp-RenderedMarkdown *")
+      .forEach((el) => el.classList.add("zh-notebook-math"));
+    MathJax.startup.output.clearCache();
+    MathJax.typesetClear();
+    MathJax.texReset();
+    return MathJax.typesetPromise();
+  });
+}
+
 document$.subscribe(() => {
-  // A notebook's Markdown cells put their math in plain <p>, <li>, ... elements: mark them.
-  document
-    .querySelectorAll(".jp-RenderedMarkdown, .jp-RenderedMarkdown *")
-    .forEach((el) => el.classList.add("zh-notebook-math"));
-  MathJax.startup.output.clearCache();
-  MathJax.typesetClear();
-  MathJax.texReset();
-  MathJax.typesetPromise();
+  pageShown = true;
+  if (mathjaxReady) typesetPage();
 });

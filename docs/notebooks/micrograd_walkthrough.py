@@ -15,8 +15,9 @@
 #
 # The whole micrograd part in one notebook: a `Value`, its graph, backpropagation, a neuron, and
 # a small MLP trained on two moons. Each step is derived in detail on the pages of the
-# micrograd section; here the point is to run it all in order. Download the notebook (button
-# above) and run it with `zh` installed (`make test` creates `.venv` with everything).
+# micrograd section; here the point is to run it all in order. Download it as a Jupyter notebook,
+# [micrograd_walkthrough.ipynb](micrograd_walkthrough.ipynb) (also the download button at the top
+# right of this page), and run it with `zh` installed (`make test` creates `.venv` with everything).
 
 # %%
 # %matplotlib inline
@@ -48,7 +49,7 @@ for v in (x1, w1, x2, w2):
 assert (x1.grad, w1.grad, x2.grad, w2.grad) == (92.0, -23.0, 46.0, 86.25)
 
 # %%
-draw_dot(loss)
+draw_dot(loss, rankdir="TB")  # inputs at the top
 
 # %% [markdown]
 # ## A neuron
@@ -66,7 +67,7 @@ o = n.tanh()
 o.label = "o"
 o.backward()
 print(f"o = {o.data:.6f}, do/dn = {n.grad:.6f} = 1 - o**2 = {1 - o.data**2:.6f}")
-draw_dot(o)
+draw_dot(o, rankdir="TB")
 
 # %% [markdown]
 # ## An MLP on two moons

@@ -51,7 +51,8 @@ class Memory:
         for i, n, last in zip(key, self.data.shape, range(len(key) - 1, -1, -1)):
             span = width if last == 0 else 1
             if not 0 <= i <= n - span:
-                raise IndexError(f"out of bounds: {self.name}{list(key)} (+{width}) with shape {self.data.shape}, thread {Memory.running}")
+                raise IndexError(f"out of bounds: {self.name}{list(key)} (+{width}) with shape {self.data.shape}, "
+                                 f"thread {Memory.running}")
         flat = int(np.ravel_multi_index(key, self.data.shape))
         if width == 4 and flat % 4:
             raise IndexError(f"misaligned float4 access: {self.name}{list(key)} is not a multiple of 16 bytes")
@@ -66,7 +67,9 @@ class Memory:
             readers, writers = self._epoch.setdefault(f, (set(), set()))
             others = (readers | writers) - {who} if kind == "w" else writers - {who}
             if others:
-                raise RuntimeError(f"race on {self.name} element {f}: thread {who} and {sorted(others)} between two barriers")
+                raise RuntimeError(
+                    f"race on {self.name} element {f}: thread {who} and {sorted(others)} between two barriers"
+                )
             (writers if kind == "w" else readers).add(who)
 
     def barrier(self) -> None:
@@ -122,8 +125,8 @@ def launch(kernel, grid: tuple, block: tuple, *args, **constants) -> None:
                 for tz in range(block[2] if len(block) > 2 else 1):
                     for ty in range(block[1]):
                         for tx in range(block[0]):
-                            t = SimpleNamespace(blockIdx=dim(bx, by, bz), threadIdx=dim(tx, ty, tz), blockDim=dim(*block),
-                                                gridDim=dim(*grid), shared=declare)
+                            t = SimpleNamespace(blockIdx=dim(bx, by, bz), threadIdx=dim(tx, ty, tz),
+                                                blockDim=dim(*block), gridDim=dim(*grid), shared=declare)
                             who = ((bx, by, bz), (tx + block[0] * (ty + block[1] * tz),))
                             Memory.running = who
                             run = kernel(t, *args, **constants)
@@ -139,7 +142,9 @@ def launch(kernel, grid: tuple, block: tuple, *args, **constants) -> None:
                         except StopIteration:
                             pass
                     if waiting and len(waiting) != len(threads):
-                        raise RuntimeError(f"block {who[0]}: {len(waiting)} of {len(threads)} threads reached __syncthreads()")
+                        raise RuntimeError(
+                            f"block {who[0]}: {len(waiting)} of {len(threads)} threads reached __syncthreads()"
+                        )
                     for memory in shared.values():
                         memory.barrier()
                     threads = waiting
@@ -316,8 +321,12 @@ def matmul_warptiling(t, A, B, C, M, N, K, BM, BN, BK, WM, WN, WNITER, TM, TN, W
         _load_tiles4(t, A, B, As, Bs, M, N, K, k0, row0, col0, BM, BN, BK, THREADS)
         yield
         for k in range(BK):
-            a = [x for wm in range(WMITER) for m in range(0, TM, 4) for x in As.load4((k, wrow + wm * WSUBM + trow + m))]
-            b = [x for wn in range(WNITER) for n in range(0, TN, 4) for x in Bs.load4((k, wcol + wn * WSUBN + tcol + n))]
+            a = [
+                x for wm in range(WMITER) for m in range(0, TM, 4) for x in As.load4((k, wrow + wm * WSUBM + trow + m))
+            ]
+            b = [
+                x for wn in range(WNITER) for n in range(0, TN, 4) for x in Bs.load4((k, wcol + wn * WSUBN + tcol + n))
+            ]
             for m in range(WMITER * TM):
                 for n in range(WNITER * TN):
                     acc[m][n] += a[m] * b[n]
@@ -358,7 +367,9 @@ MIRRORS = {
 }
 
 
-def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling", **tiles: int) -> tuple[np.ndarray, dict[str, Memory]]:
+def matmul(
+    A: ArrayLike, B: ArrayLike, kernel: str = "warptiling", **tiles: int
+) -> tuple[np.ndarray, dict[str, Memory]]:
     """``A @ B`` computed by emulating every thread of ``kernel`` on the CPU.
 
     Operands are prepared exactly as :func:`zh.cuda.matmul.matmul` prepares them (float32,
@@ -379,8 +390,10 @@ def matmul(A: ArrayLike, B: ArrayLike, kernel: str = "warptiling", **tiles: int)
     consts = spec.constants(**tiles)
     A, B, n = prepare(A, B, spec)
     (M, K), N = A.shape, B.shape[1]
-    mem = {"A": Memory(A.ravel(), "A"), "B": Memory(B.ravel(), "B"), "C": Memory(np.full(M * N, np.nan, np.float32), "C")}
-    launch(MIRRORS[kernel], spec.grid_of(consts, M, N), spec.block_of(consts), mem["A"], mem["B"], mem["C"], M, N, K, **consts)
+    mem = {"A": Memory(A.ravel(), "A"), "B": Memory(B.ravel(), "B"),
+           "C": Memory(np.full(M * N, np.nan, np.float32), "C")}
+    grid, block = spec.grid_of(consts, M, N), spec.block_of(consts)
+    launch(MIRRORS[kernel], grid, block, mem["A"], mem["B"], mem["C"], M, N, K, **consts)
     return mem["C"].data.reshape(M, N)[:, :n].copy(), mem
 
 
@@ -405,7 +418,8 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figur
     if spec.vec4:  # the padded operands the kernel really sees
         shapes = {"A": (M, -(-K // 4) * 4), "B": (-(-K // 4) * 4, -(-N // 4) * 4), "C": (M, -(-N // 4) * 4)}
     warps = max(1, spec.block_of(consts)[0] * spec.block_of(consts)[1] // 32)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), gridspec_kw={"width_ratios": [shapes[k][1] for k in "ABC"]})
+    # 9 inches: about the width of a page's column, so the ticks are read at their size
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4), gridspec_kw={"width_ratios": [shapes[k][1] for k in "ABC"]})
     for ax, name in zip(axes, "ABC"):
         warp_of = np.full(shapes[name], np.nan)
         mine = set()
@@ -421,6 +435,6 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figur
         rows, cols = np.unravel_index(sorted(mine), shapes[name]) if mine else ([], [])
         ax.scatter(cols, rows, s=4, c="black", marker="s")
         ax.set_title(f"{name} ({shapes[name][0]}×{shapes[name][1]})", fontsize=10)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     fig.suptitle(f"{kernel}: block (0, 0), coloured by warp ({warps} per block); thread 0 in black", fontsize=10)
     return fig

@@ -102,8 +102,10 @@ class Kernel:
                  "float4 accesses need BK, BN, TM and TN to be multiples of 4")
         if "WM" in c:
             need(c["BM"] % c["WM"] == 0 and c["BN"] % c["WN"] == 0, "the block tile must split into warp tiles")
-            need(c["WMITER"] >= 1 and c["WMITER"] * c["WARPSIZE"] * c["TM"] * c["TN"] * c["WNITER"] == c["WM"] * c["WN"],
-                 "a warp tile must split exactly into WMITER x WNITER sub-tiles of 32 thread squares")
+            need(
+                c["WMITER"] >= 1 and c["WMITER"] * c["WARPSIZE"] * c["TM"] * c["TN"] * c["WNITER"] == c["WM"] * c["WN"],
+                "a warp tile must split exactly into WMITER x WNITER sub-tiles of 32 thread squares",
+            )
             need(c["WSUBN"] % c["TN"] == 0 and (c["WSUBN"] // c["TN"]) * (c["WSUBM"] // c["TM"]) == c["WARPSIZE"],
                  "the 32 lanes of a warp must tile one WSUBM x WSUBN sub-tile")
 

@@ -2,7 +2,7 @@
 
 Page: [CUDA / matmul](../cuda/matmul.md). ``scripts/bench_cuda.py`` writes
 ``docs/results/bench_cuda.json`` on a GPU; the pages draw their plots from it with these
-functions, and say so plainly when no GPU run has been committed yet.
+functions; with no GPU run committed yet they draw nothing and the pages say so in words.
 """
 
 from __future__ import annotations
@@ -84,21 +84,16 @@ def table(results: dict) -> str:
     )
 
 
-def _empty(ax, what: str):
-    ax.text(0.5, 0.5, f"{NO_MEASUREMENT}:\nrun scripts/bench_cuda.py on a GPU\nto draw {what}.",
-            ha="center", va="center", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax.figure
-
-
 def plot_matmul(results: dict | None):
-    """GFLOP/s against matrix size, one line per kernel and one for cuBLAS."""
+    """GFLOP/s against matrix size, one line per kernel and one for cuBLAS; ``None`` without results.
+
+    A page's figure of ``None`` shows nothing: the page says in words that nothing is measured.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
     if results is None:
-        return _empty(ax, "GFLOP/s against size")
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.2))
     mm = results["matmul"]
     for name, values in mm["gflops"].items():
         pts = [(s, v) for s, v in zip(mm["sizes"], values) if v is not None]
@@ -112,12 +107,12 @@ def plot_matmul(results: dict | None):
 
 
 def plot_vector_add(results: dict | None):
-    """Bandwidth of vector add and of a device-to-device copy against the number of elements."""
+    """Bandwidth of vector add and of a device-to-device copy against size; ``None`` without results."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
     if results is None:
-        return _empty(ax, "bandwidth against size")
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
     va = results["vector_add"]
     ax.plot(va["sizes"], va["add_gbs"], marker="o", ms=3, label="vector_add (12 bytes / element)")
     ax.plot(va["sizes"], va["copy_gbs"], marker="s", ms=3, label="device-to-device copy (8 bytes / element)")
@@ -130,7 +125,9 @@ def plot_vector_add(results: dict | None):
     return fig
 
 
-def plot_roofline(peak_gflops: float, bandwidth_gbs: float, points: dict[str, tuple[list, list | None]], title: str = ""):
+def plot_roofline(
+    peak_gflops: float, bandwidth_gbs: float, points: dict[str, tuple[list, list | None]], title: str = ""
+):
     """The roofline ``min(peak, intensity x bandwidth)`` with kernels placed on it.
 
     Args:
@@ -160,11 +157,12 @@ def plot_roofline(peak_gflops: float, bandwidth_gbs: float, points: dict[str, tu
 
 
 def measured_roofline(results: dict | None):
-    """The roofline of the measured GPU with every measured kernel on it (or a plain notice)."""
-    if results is None or not (results["gpu"]["peak_fp32_gflops"] and results["gpu"]["spec_bandwidth_gbs"]):
-        import matplotlib.pyplot as plt
+    """The roofline of the measured GPU with every measured kernel on it; ``None`` without results.
 
-        return _empty(plt.subplots(figsize=(7, 4.2))[1], "the measured roofline")
+    Also ``None`` when the results lack the GPU's peak FLOP/s or bandwidth (no roof to draw).
+    """
+    if results is None or not (results["gpu"]["peak_fp32_gflops"] and results["gpu"]["spec_bandwidth_gbs"]):
+        return None
     gpu, mm, va = results["gpu"], results["matmul"], results["vector_add"]
     points = {"vector_add": ([1 / 12] * len(va["sizes"]), [g / 12 for g in va["add_gbs"]])}
     for name, values in mm["gflops"].items():

@@ -1,4 +1,4 @@
-"""The language models of the series, one file per model and one page per file.
+"""The makemore language models, one file per model and one page per file.
 
 | module | what | page that derives it | ``zh makemore --type`` |
 |---|---|---|---|

@@ -1,10 +1,10 @@
-"""The MLP language model of makemore part 3, built from ``zh.nn`` layers, with its diagnostics.
+"""The MLP of Karpathy's lecture *Building makemore Part 3*, built from ``zh.nn`` layers, with its diagnostics.
 
 Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 
 ``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
-initialised either naively (every weight ``randn``, as the series starts) or with Kaiming's
-scale ``gain / sqrt(fan_in)``. ``train`` is the series' loop (minibatch SGD, step decay of the
+initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
+scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
 learning rate); the ``*_histograms`` and ``update_ratio_plot`` functions draw the figures that
 show whether a network is healthy.
 """
@@ -46,7 +46,7 @@ def mlp(
         batchnorm: Put a BatchNorm1d after each hidden Linear (which then has no bias).
         init: ``"kaiming"``: hidden weights ``gain * randn / sqrt(fan_in)``, output weights
             scaled by 0.1 and zero biases, so the first loss is close to ``log(vocab_size)``.
-            ``"naive"``: every weight and bias plain ``randn`` (the series' first attempt).
+            ``"naive"``: every weight and bias plain ``randn`` (the lecture's first attempt).
         gain: The Kaiming gain of the hidden layers (ignored by ``"naive"``).
         generator: The ``torch.Generator`` for all initial values.
 
@@ -78,13 +78,15 @@ def mlp(
                 layer.weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
             else:
                 layer.weight *= gain
-    model = Sequential(layers)
+    model = Sequential(*layers)
     for p in model.parameters():
         p.requires_grad = True
     return model
 
 
-def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any) -> dict:
+def train(
+    model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any
+) -> dict:
     """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
     Args:
@@ -94,7 +96,7 @@ def train(model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagn
         steps: Number of updates.
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
-        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the series' step decay),
+        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the lecture's step decay),
             ``generator``, as for `zh.models.training.sgd`.
 
     Returns:
@@ -141,29 +143,37 @@ def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:
     ]
 
 
-def _histograms(model: Sequential, values, title: str, ax=None):
+# 7 inches: the width of a page's column, so the 8-point legend is read at its size
+_FIGSIZE = (7, 3.2)
+
+
+def _histograms(model: Sequential, values, title: str, xlabel: str, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(9, 3.2)).gca()
+        ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
     for i, layer in enumerate(model.layers):
         if isinstance(layer, Tanh):
             t = values(layer).detach()
             hy, hx = torch.histogram(t.float().flatten(), bins=60, density=True)
-            ax.plot(hx[:-1], hy, label=f"layer {i} ({layer!r}): mean {t.mean():+.2f}, std {t.std():.2e}")
-    ax.legend(fontsize=7)
+            ax.plot(hx[:-1], hy, label=f"layer {i}: mean {t.mean():+.2f}, std {t.std():.3g}")
+    ax.legend(fontsize=8)
     ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
     return ax
 
 
 def activation_histograms(model: Sequential, ax=None):
     """Histograms of each Tanh layer's last output: saturated layers pile up at -1 and +1."""
-    return _histograms(model, lambda layer: layer.out, "activation distribution (tanh outputs)", ax)
+    return _histograms(model, lambda layer: layer.out, "activation distribution", "tanh output", ax)
 
 
 def gradient_histograms(model: Sequential, ax=None):
     """Histograms of the loss gradient at each Tanh layer's output (needs ``train(..., diagnostics=True)``)."""
-    return _histograms(model, lambda layer: layer.out.grad, "gradient distribution (at tanh outputs)", ax)
+    return _histograms(
+        model, lambda layer: layer.out.grad, "gradient distribution", "gradient of the loss at the tanh output", ax
+    )
 
 
 def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
@@ -171,13 +181,13 @@ def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(9, 3.2)).gca()
+        ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
     for j, p in enumerate(model.parameters()):
         if p.ndim == 2:
             ax.plot([row[j] for row in ud], label=f"parameter {j} {tuple(p.shape)}", lw=0.8)
     ax.axhline(-3, color="k", ls="--", lw=0.8)
     ax.set_xlabel("step")
     ax.set_ylabel("log10(update / data)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax.set_title("update-to-data ratio")
     return ax

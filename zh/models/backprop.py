@@ -1,8 +1,8 @@
-"""The MLP of makemore part 4 with a hand-written backward pass: no ``loss.backward()``.
+"""The MLP of Karpathy's lecture *Building makemore Part 4* with a hand-written backward pass: no ``loss.backward()``.
 
 Page: [makemore / manual backprop](../makemore/backprop.md) derives every gradient here.
 
-The network is Embedding -> Linear -> BatchNorm (unbiased batch variance, as the series writes
+The network is Embedding -> Linear -> BatchNorm (unbiased batch variance, as the lecture writes
 it) -> tanh -> Linear -> cross-entropy. Its backward pass uses the two fused gradients the page
 derives: :func:`cross_entropy_backward` (``(softmax - onehot) / n``) and
 :func:`batchnorm_backward` (the closed form of the BatchNorm gradient).
@@ -21,9 +21,6 @@ import torch.nn.functional as F
 
 from zh.models.training import autograd_grads, sgd
 
-PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
-
-
 def cross_entropy_backward(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The gradient of ``F.cross_entropy(logits, targets)`` (mean over the batch) with respect to ``logits``.
 
@@ -35,22 +32,26 @@ def cross_entropy_backward(logits: torch.Tensor, targets: torch.Tensor) -> torch
         ``(softmax(logits) - onehot(targets)) / n``, the shape of ``logits``.
     """
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
-        raise ValueError(
-            f"expected logits (n, classes) and targets (n,), got shapes {tuple(logits.shape)} and {tuple(targets.shape)}"
-        )
+        raise ValueError(f"expected logits (n, classes) and targets (n,), "
+                         f"got shapes {tuple(logits.shape)} and {tuple(targets.shape)}")
     dlogits = F.softmax(logits, dim=1)
     dlogits[torch.arange(logits.shape[0]), targets] -= 1
     return dlogits / logits.shape[0]
 
 
 def batchnorm_backward(
-    dy: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor, var: torch.Tensor, eps: float = 1e-5, unbiased: bool = True
+    dy: torch.Tensor,
+    xhat: torch.Tensor,
+    gamma: torch.Tensor,
+    var: torch.Tensor,
+    eps: float = 1e-5,
+    unbiased: bool = True,
 ) -> torch.Tensor:
     r"""The gradient of a BatchNorm's input, in closed form, from the gradient of its output.
 
     For ``y = gamma * xhat + beta`` with ``xhat = (x - mean) / sqrt(var + eps)``, the statistics
     taken over the ``m`` rows of each channel (channels last; 2-D ``(m, C)`` or ``(N, L, C)``, in
-    which case ``m = N * L``) and ``var`` divided by ``m - 1`` (``unbiased=True``, the series)
+    which case ``m = N * L``) and ``var`` divided by ``m - 1`` (``unbiased=True``, as in the lecture)
     or by ``m`` (``unbiased=False``, ``torch.nn.BatchNorm1d``):
 
     $$\frac{\partial L}{\partial x_i} = \frac{\gamma}{m\sqrt{\sigma^2+\varepsilon}}
@@ -72,12 +73,16 @@ def batchnorm_backward(
         The gradient with respect to the input ``x``, the shape of ``dy``.
     """
     if dy.shape != xhat.shape or dy.ndim < 2:
-        raise ValueError(f"dy and xhat must have the same shape (m, C) or (N, L, C), got {tuple(dy.shape)} and {tuple(xhat.shape)}")
+        raise ValueError(
+            f"dy and xhat must have the same shape (m, C) or (N, L, C), got {tuple(dy.shape)} and {tuple(xhat.shape)}"
+        )
     dims = tuple(range(dy.ndim - 1))
     m = dy.numel() // dy.shape[-1]
     d = m - 1 if unbiased else m
     if d < 1:
-        raise ValueError(f"the unbiased variance needs at least 2 values per channel; got m={m} (shape {tuple(dy.shape)})")
+        raise ValueError(
+            f"the unbiased variance needs at least 2 values per channel; got m={m} (shape {tuple(dy.shape)})"
+        )
     return (
         gamma
         * (var + eps) ** -0.5
@@ -138,7 +143,7 @@ def init_params(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> dict[str, torch.Tensor]:
-    """The series' initialisation: Kaiming-scaled ``W1``, small random biases and BatchNorm parameters.
+    """The lecture's initialisation: Kaiming-scaled ``W1``, small random biases and BatchNorm parameters.
 
     Everything is drawn small but nonzero (unlike a usual init) so that a wrong gradient shows.
     """
@@ -219,7 +224,7 @@ def calibrate(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.T
 def train(
     params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, steps: int, manual: bool = True, **kwargs: Any
 ) -> list[float]:
-    """Train with the series' loop (`zh.models.training.sgd`); returns the minibatch losses.
+    """Train with the lecture's loop (`zh.models.training.sgd`); returns the minibatch losses.
 
     Args:
         params: From :func:`init_params`, updated in place.
@@ -227,7 +232,7 @@ def train(
         Y: Training targets.
         steps: Number of updates.
         manual: Use :func:`backward`; ``False`` uses torch autograd instead, for comparison.
-        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the series' step
+        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the lecture's step
             decay), ``generator``, as for ``sgd``.
     """
     if kwargs.get("batch_size", 32) < 2:

@@ -59,7 +59,7 @@ class Bigram(nn.Module):
         (torch.Size([2, 5]), 1.6094)
     """
 
-    def __init__(self, config: BigramConfig, generator: torch.Generator | None = None):
+    def __init__(self, config: BigramConfig):
         super().__init__()
         self.config = config
         # Zeros: every next character equally likely until training says otherwise.
@@ -83,7 +83,9 @@ class Bigram(nn.Module):
             model.logits.copy_((smoothed / smoothed.sum(1, keepdim=True)).log())
         return model
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits of the character after the last one of each context, and their cross-entropy.
 
         Args:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 @dataclass
 class MLPConfig:
-    """The shape of an ``MLP``; the defaults are the series' reference model (11,897 parameters).
+    """The shape of an ``MLP``; the defaults are the reference model of Karpathy's lecture (11,897 parameters).
 
     ``scaled_init=False`` draws every parameter from N(0, 1), as in the lecture. ``True`` starts the
     output layer near zero (a uniform first guess, loss ``log(vocab_size)``) and scales ``W1`` by
@@ -61,7 +61,9 @@ class MLP(nn.Module):
         self.W2 = nn.Parameter(randn(c.n_hidden, c.vocab_size) * (0.01 if c.scaled_init else 1.0))
         self.b2 = nn.Parameter(randn(c.vocab_size) * (0.0 if c.scaled_init else 1.0))
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for the character after each context, and their cross-entropy with ``targets``.
 
         Args:

@@ -1,4 +1,4 @@
-"""Sampling words from any character model of the series, with a seeded ``torch.Generator``.
+"""Sampling words from any character model of this site, with a seeded ``torch.Generator``.
 
 Page: [makemore / bigram](../makemore/bigram.md) introduces sampling; every model reuses this.
 

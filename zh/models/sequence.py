@@ -10,7 +10,7 @@ Every model the command trains is called as ``model(idx, targets) -> (logits, lo
   (after the end of an item), which the loss skips, as ``F.cross_entropy(..., ignore_index=-1)``;
 - ``model.config.block_size``: the most tokens it reads; sampling feeds it the last ``block_size``.
 
-Sequence models (a transformer) are written that way. The series' fixed-context models (bigram,
+Sequence models (a transformer) are written that way. The fixed-context models of makemore (bigram,
 MLP, WaveNet: ``(B, block_size) -> (B, vocab_size)``) join through ``FixedContext``, which gives
 each position its own context window, padded with boundary tokens before the start.
 """

@@ -1,4 +1,4 @@
-"""The series' training loop: minibatch stochastic gradient descent on ``(X, Y)`` examples.
+"""The training loop of Karpathy's makemore lectures: minibatch stochastic gradient descent on ``(X, Y)`` examples.
 
 Page: [makemore / MLP](../makemore/mlp.md) derives it step by step.
 """
@@ -54,7 +54,7 @@ def sgd(
     on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
     progress: str | None = None,
 ) -> list[float]:
-    """The series' loop: minibatch SGD, with the gradients computed by ``grads_of``.
+    """The lectures' loop: minibatch SGD, with the gradients computed by ``grads_of``.
 
     Every training run of the makemore pages goes through here, whether its gradients come from
     autograd (`train_sgd`) or are written by hand (`zh.models.backprop.train`).
@@ -68,7 +68,7 @@ def sgd(
         batch_size: Examples per update, drawn uniformly with replacement.
         lr: The learning rate, or a function from the step number to the learning rate.
         decay_at: With a number ``lr``: divide it by 10 after ``decay_at * steps`` steps (the
-            series' step decay); ``None`` keeps it constant.
+            lectures' step decay); ``None`` keeps it constant.
         generator: Draws the minibatches (the same generator state gives the same batches).
         on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
         progress: Show a tqdm progress bar (on stderr) with this description; ``None`` shows none.

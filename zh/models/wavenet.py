@@ -1,4 +1,4 @@
-"""WaveNet (van den Oord et al., 2016) as makemore part 5 builds it: fuse the context pairwise, level by level.
+"""WaveNet (van den Oord et al., 2016) as Karpathy's *Building makemore Part 5* builds it: fuse the context pairwise.
 
 Page: [makemore / WaveNet](../makemore/wavenet.md).
 
@@ -26,7 +26,7 @@ from zh.nn.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Seq
 
 @dataclass
 class WaveNetConfig:
-    """The shape of a ``WaveNet``; the defaults are the series' final model (76,579 parameters).
+    """The shape of a ``WaveNet``; the defaults are the lecture's final model (76,579 parameters).
 
     ``n_consecutive == block_size`` gives the flat MLP of part 3 (one level that reads everything).
     """
@@ -55,7 +55,7 @@ class WaveNetConfig:
 
 # --8<-- [start:positionwise]
 class PositionwiseBatchNorm1d(BatchNorm1d):
-    """The series' first BatchNorm on 3-D input, bug included: statistics over dimension 0 only.
+    """The lecture's first BatchNorm on 3-D input, bug included: statistics over dimension 0 only.
 
     Written for 2-D input, ``x.mean(0, keepdim=True)`` of a ``(B, T, C)`` batch is one mean per
     *(position, channel)*, shape ``(1, T, C)``: each position is normalised on its own, with a
@@ -64,11 +64,11 @@ class PositionwiseBatchNorm1d(BatchNorm1d):
     """
 
     def batch_statistics(self, x):
-        """Mean and variance over dimension 0 alone (``keepdim``, as the series wrote it)."""
+        """Mean and variance over dimension 0 alone (``keepdim``, as the lecture wrote it)."""
         return x.mean(0, keepdim=True), x.var(0, keepdim=True, correction=1 if self.unbiased else 0), x.shape[0]
 
     def update_running(self, mean, unbiased_var):
-        """Out of place, as the series wrote it: the buffers broadcast to the statistics' shape."""
+        """Out of place, as the lecture wrote it: the buffers broadcast to the statistics' shape."""
         self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
         self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased_var
 # --8<-- [end:positionwise]
@@ -77,12 +77,12 @@ class PositionwiseBatchNorm1d(BatchNorm1d):
 # --8<-- [start:layers]
 def wavenet_layers(config: WaveNetConfig, batchnorm: type[BatchNorm1d] = BatchNorm1d,
                    generator: torch.Generator | None = None) -> Sequential:
-    """The tree as a ``zh.nn.layers.Sequential``, initialised as in the series.
+    """The tree as a ``zh.nn.layers.Sequential``, initialised as in the lecture.
 
     Args:
         config: The shape.
         batchnorm: The BatchNorm class of every level (``PositionwiseBatchNorm1d`` for the bug).
-        generator: Draws the initial values, in the series' order (embedding, then each Linear).
+        generator: Draws the initial values, in the lecture's order (embedding, then each Linear).
     """
     c, n = config, config.n_consecutive
     layers, width = [Embedding(c.vocab_size, c.n_embd, generator=generator)], c.n_embd
@@ -93,7 +93,7 @@ def wavenet_layers(config: WaveNetConfig, batchnorm: type[BatchNorm1d] = BatchNo
     layers.append(Linear(width, c.vocab_size, generator=generator))
     with torch.no_grad():
         layers[-1].weight *= 0.1  # an unsure softmax at init: close to uniform over the vocabulary
-    return Sequential(layers)
+    return Sequential(*layers)
 # --8<-- [end:layers]
 
 
@@ -181,7 +181,7 @@ class WaveNet(nn.Module):
     # --8<-- [end:convolve]
 
 
-#: The series' performance log (makemore part 5), one stage per row: (label, config, BatchNorm, series train/val).
+#: The lecture's performance log (makemore part 5), one stage per row: (label, config, BatchNorm, its train/val).
 STAGES = {
     "context3": ("context 3, 200 hidden (12K params)",
                  WaveNetConfig(block_size=3, n_embd=10, n_hidden=200, n_consecutive=3), BatchNorm1d, (2.058, 2.105)),

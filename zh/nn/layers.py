@@ -4,18 +4,35 @@ Page: [makemore / activations and BatchNorm](../makemore/activations.md) derives
 [makemore / manual backprop](../makemore/backprop.md) differentiates ``BatchNorm1d`` by hand.
 
 Each layer is a callable with ``parameters()``; ``out`` keeps the last output so that the
-diagnostic plots can look inside a trained network. Two deliberate differences from ``torch.nn``:
+diagnostic plots can look inside a trained network. Where a name matches ``torch.nn``, so does
+the meaning (``Sequential(*layers)``, ``parameters()`` listing a shared tensor once, ``train()``
+and ``eval()``, ``BatchNorm1d(momentum=None)``, ``Flatten`` from dimension 1), except for these
+deliberate differences:
 
 - ``Linear.weight`` has shape ``(in_features, out_features)`` and the layer computes
-  ``x @ weight + bias`` (the series' layout); ``torch.nn.Linear`` stores the transpose.
+  ``x @ weight + bias`` (the layout of Karpathy's makemore lectures); ``torch.nn.Linear`` stores the transpose.
+- Initialisation: ``Linear.weight`` is ``randn / sqrt(in_features)`` and its bias zeros (torch:
+  uniform in ``±1/sqrt(in_features)`` for both), as the lectures draw them.
+- Parameters are plain tensors with ``requires_grad=False``: the caller switches gradients on
+  (`zh.models.activations.mlp` does); torch's are ``nn.Parameter``s that require them from the start.
+- ``parameters()`` returns a list, not a generator.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
-  dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input.
+  dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input. Its
+  parameters are called ``gamma`` and ``beta`` (torch: ``weight`` and ``bias``), its size
+  ``dim`` (torch: ``num_features``), and ``unbiased=True`` offers the lectures' variance;
+  ``LayerNorm`` names its parameters and size the same way.
+- `Module` is not ``torch.nn.Module``: a layer is called directly (no ``forward``, hooks,
+  ``state_dict`` or ``.to()``), and wrong input raises a ``TypeError`` or ``ValueError`` that
+  names the layer and the input it expects (torch raises a ``RuntimeError`` from inside).
+- `FlattenConsecutive` has no torch counterpart.
 
 ``LayerNorm`` is the transformer's normalisation, over each row's features instead of over the
 batch; [attention / the transformer block](../attention/transformer_block.md) compares the two.
 """
 
 from __future__ import annotations
+
+from numbers import Integral
 
 import torch
 
@@ -39,10 +56,37 @@ class Module:
         return self.train(False)
 
 
+def _check_sizes(layer: str, **sizes) -> None:
+    """A ValueError naming ``layer`` unless every size is a whole number of at least 1."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"{layer} needs {name} to be a whole number of at least 1, got {name}={value!r}")
+
+
+def _check_eps(layer: str, eps: float) -> None:
+    if not eps >= 0:  # also catches NaN
+        raise ValueError(f"{layer} needs eps >= 0 (it is added to the variance), got eps={eps!r}")
+
+
+def _check_tensor(layer: Module, x, expected: str, dtype: torch.dtype | None = None, convert_to=None) -> None:
+    """A TypeError naming ``layer`` and the ``expected`` input unless ``x`` is a tensor (of ``dtype``).
+
+    The message suggests ``torch.as_tensor(x, dtype=convert_to or dtype or torch.float32)``.
+    """
+    if not isinstance(x, torch.Tensor):
+        cls = type(x)
+        kind = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+        hint = f"torch.as_tensor(x, dtype={convert_to or dtype or torch.float32})"
+        raise TypeError(f"{layer!r} expects {expected}, got a {kind}; convert it with {hint}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{layer!r} has {dtype} parameters and expects {expected}, got {x.dtype}; use x.to({dtype})")
+
+
 def _check_last_dim(layer: str, x: torch.Tensor, size: int, name: str) -> None:
-    if x.ndim < 2 or x.shape[-1] != size:
+    # any leading dimensions, none included (one example), as torch's Linear and LayerNorm take
+    if x.ndim < 1 or x.shape[-1] != size:
         raise ValueError(
-            f"{layer} expects input of shape (N, ..., {size}) with {name}={size}, got shape {tuple(x.shape)}"
+            f"{layer} expects input of shape (..., {size}) with {name}={size}, got shape {tuple(x.shape)}"
         )
 
 
@@ -57,14 +101,21 @@ class Linear(Module):
         out_features: Size of the last dimension of the output.
         bias: Whether to add a (zero-initialised) bias; pointless right before a BatchNorm.
         generator: The ``torch.Generator`` that draws the initial weight.
+
+    Raises:
+        ValueError: a size is not a whole number of at least 1.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None
+    ):
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = torch.randn((in_features, out_features), generator=generator) / in_features**0.5
         self.bias = torch.zeros(out_features) if bias else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, x, f"a {self.weight.dtype} tensor of shape (..., {self.in_features})", self.weight.dtype)
         _check_last_dim("Linear", x, self.in_features, "in_features")
         self.out = x @ self.weight
         if self.bias is not None:
@@ -84,29 +135,46 @@ class BatchNorm1d(Module):
 
     In training mode the statistics come from the batch and update the running buffers
     ``running = (1 - momentum) * running + momentum * batch``; in eval mode the running buffers
-    are used, so one example's output no longer depends on the rest of its batch.
+    are used, so one example's output no longer depends on the rest of its batch. With
+    ``momentum=None``, as in torch, the running buffers are the plain average of every batch so
+    far (the weight of batch number ``num_batches_tracked`` is ``1 / num_batches_tracked``).
 
     Which variance? With the default ``unbiased=False`` this layer matches
     ``torch.nn.BatchNorm1d`` exactly: the batch is normalised with the biased variance
     (divide by ``m``) while ``running_var`` tracks the unbiased one (divide by ``m - 1``).
-    ``unbiased=True`` normalises with the unbiased variance too, as the series' hand-written
+    ``unbiased=True`` normalises with the unbiased variance too, as the lectures' hand-written
     code does (``x.var(0)``); the manual-backprop page derives that version.
 
     Args:
         dim: Number of channels ``C``.
         eps: Added to the variance before the square root, so a constant channel gives 0, not NaN.
-        momentum: Weight of the current batch in the running statistics.
-        unbiased: Normalise with the unbiased batch variance (the series) instead of the biased one (torch).
+        momentum: Weight of the current batch in the running statistics, in [0, 1], or ``None`` for
+            the cumulative average.
+        unbiased: Normalise with the unbiased batch variance (the lectures) instead of the biased one (torch).
+
+    Raises:
+        ValueError: ``dim`` is not a whole number of at least 1, ``eps`` is negative, or
+            ``momentum`` is neither ``None`` nor a number in [0, 1].
     """
 
-    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, unbiased: bool = False):
+    def __init__(self, dim: int, eps: float = 1e-5, momentum: float | None = 0.1, unbiased: bool = False):
+        _check_sizes("BatchNorm1d", dim=dim)
+        _check_eps("BatchNorm1d", eps)
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(
+                f"BatchNorm1d needs momentum in [0, 1] (the weight of each new batch) or None (the average of "
+                f"all batches), got momentum={momentum!r}"
+            )
         self.dim, self.eps, self.momentum, self.unbiased = dim, eps, momentum, unbiased
+        self.num_batches_tracked = 0  # training batches seen, for momentum=None
         self.gamma = torch.ones(dim)
         self.beta = torch.zeros(dim)
         self.running_mean = torch.zeros(dim)
         self.running_var = torch.ones(dim)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (N, {self.dim}) or (N, L, {self.dim})",
+                      self.gamma.dtype)
         if x.ndim not in (2, 3) or x.shape[-1] != self.dim:
             raise ValueError(
                 f"BatchNorm1d expects input of shape (N, {self.dim}) or (N, L, {self.dim}) with the channels last, "
@@ -137,9 +205,14 @@ class BatchNorm1d(Module):
         return x.mean(dims), x.var(dims, correction=1 if self.unbiased else 0), m
 
     def update_running(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
-        """Move the running buffers (in place) a ``momentum`` step towards this batch's statistics."""
-        self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-        self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased_var)
+        """Move the running buffers (in place) a ``momentum`` step towards this batch's statistics.
+
+        With ``momentum=None`` the step is ``1 / num_batches_tracked``: the average of all batches.
+        """
+        self.num_batches_tracked += 1
+        weight = 1 / self.num_batches_tracked if self.momentum is None else self.momentum
+        self.running_mean.mul_(1 - weight).add_(weight * mean)
+        self.running_var.mul_(1 - weight).add_(weight * unbiased_var)
 
     def parameters(self) -> list[torch.Tensor]:
         """``[gamma, beta]`` (the running statistics are buffers, not parameters)."""
@@ -161,14 +234,20 @@ class LayerNorm(Module):
     Args:
         dim: Size of the last dimension, the one normalised over.
         eps: Added to the variance before the square root, so a constant row gives 0, not NaN.
+
+    Raises:
+        ValueError: ``dim`` is not a whole number of at least 1, or ``eps`` is negative.
     """
 
     def __init__(self, dim: int, eps: float = 1e-5):
+        _check_sizes("LayerNorm", dim=dim)
+        _check_eps("LayerNorm", eps)
         self.dim, self.eps = dim, eps
         self.gamma = torch.ones(dim)
         self.beta = torch.zeros(dim)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (..., {self.dim})", self.gamma.dtype)
         _check_last_dim("LayerNorm", x, self.dim, "dim")
         mean = x.mean(-1, keepdim=True)  # one mean per row: over the features, not the batch
         var = x.var(-1, keepdim=True, correction=0)
@@ -189,6 +268,7 @@ class Tanh(Module):
     """The elementwise ``tanh`` squashing, ``(-1, 1)``; its local gradient is ``1 - tanh(x)**2``."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, x, "a tensor")
         self.out = torch.tanh(x)
         return self.out
 
@@ -203,13 +283,18 @@ class Embedding(Module):
         num_embeddings: How many distinct indices (the vocabulary size).
         embedding_dim: Length of each vector.
         generator: The ``torch.Generator`` that draws the initial ``randn`` table.
+
+    Raises:
+        ValueError: a size is not a whole number of at least 1.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, generator: torch.Generator | None = None):
+        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = torch.randn((num_embeddings, embedding_dim), generator=generator)
 
     def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, idx, "a tensor of integer indices", convert_to=torch.long)
         if idx.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"Embedding expects integer indices, got a tensor of dtype {idx.dtype}")
         if idx.numel() and (idx.min() < 0 or idx.max() >= self.num_embeddings):
@@ -227,10 +312,16 @@ class Embedding(Module):
 
 
 class Flatten(Module):
-    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``: concatenate the embeddings of a context."""
+    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``: concatenate the embeddings of a context.
+
+    As ``torch.nn.Flatten()``: an empty batch gives shape ``(0, d1 * d2 * ...)``.
+    """
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        self.out = x.reshape(x.shape[0], -1)
+        _check_tensor(self, x, "a tensor of shape (N, d1, ...)")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten expects a batch of shape (N, d1, ...), got shape {tuple(x.shape)}")
+        self.out = x.flatten(1)  # not reshape(N, -1), which cannot tell the -1 when N is 0
         return self.out
 
     def __repr__(self) -> str:
@@ -248,11 +339,11 @@ class FlattenConsecutive(Module):
     """
 
     def __init__(self, n: int):
-        if n < 1:
-            raise ValueError(f"FlattenConsecutive needs n >= 1, got {n}")
+        _check_sizes("FlattenConsecutive", n=n)
         self.n = n
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(self, x, "a tensor of shape (B, T, C)")
         if x.ndim != 3 or x.shape[1] % self.n:
             raise ValueError(
                 f"FlattenConsecutive({self.n}) expects input of shape (B, T, C) with T divisible by {self.n}, "
@@ -270,11 +361,23 @@ class FlattenConsecutive(Module):
 class Sequential(Module):
     """Apply ``layers`` in order; its parameters are theirs, and ``train()``/``eval()`` reach all of them.
 
+    As ``torch.nn.Sequential``, the layers are the arguments: ``Sequential(Linear(2, 3), Tanh())``;
+    one list of layers is accepted too.
+
     Args:
-        layers: The layers, first applied first.
+        *layers: The layers, first applied first.
+
+    Raises:
+        TypeError: something that is not a layer (a class instead of an instance, for example).
     """
 
-    def __init__(self, layers: list[Module]):
+    def __init__(self, *layers: Module):
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if isinstance(layer, type) or not callable(layer):
+                hint = f" (the class itself: did you mean {layer.__name__}()?)" if isinstance(layer, type) else ""
+                raise TypeError(f"Sequential takes layers, got {layer!r} at position {i}{hint}")
         self.layers = list(layers)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -284,14 +387,15 @@ class Sequential(Module):
         return self.out
 
     def __getitem__(self, i):
-        return self.layers[i]
+        """Layer ``i``; a slice gives a `Sequential` of those layers, as in torch."""
+        return Sequential(self.layers[i]) if isinstance(i, slice) else self.layers[i]
 
     def __len__(self) -> int:
         return len(self.layers)
 
     def parameters(self) -> list[torch.Tensor]:
-        """The parameters of every layer, in order."""
-        return [p for layer in self.layers for p in layer.parameters()]
+        """The parameters of every layer, in order, each tensor once (a layer used twice is updated once)."""
+        return list({id(p): p for layer in self.layers for p in layer.parameters()}.values())
 
     def train(self, mode: bool = True) -> "Sequential":
         """Set training mode on this container and on every layer in it."""
@@ -302,4 +406,4 @@ class Sequential(Module):
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  {layer!r}," for layer in self.layers)
-        return f"Sequential([{inner}\n])"
+        return f"Sequential({inner}\n)"

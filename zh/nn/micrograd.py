@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from numbers import Integral
 
 from zh.engine import Value, dot
 
@@ -35,11 +36,14 @@ class Neuron(Module):
         nonlin: Apply a ReLU to the weighted sum.
 
     Weights start uniform in [-1, 1] (from Python's global ``random``), the bias at 0.
+
+    Raises:
+        ValueError: ``nin`` is not a whole number of at least 1.
     """
 
     def __init__(self, nin: int, nonlin: bool = True):
-        if nin < 1:
-            raise ValueError(f"a neuron needs at least one input, got nin={nin}")
+        if not isinstance(nin, Integral) or nin < 1:
+            raise ValueError(f"a neuron needs a whole number of inputs, at least one; got nin={nin!r}")
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
         self.nonlin = nonlin
@@ -61,9 +65,14 @@ class Layer(Module):
 
     Calling it on a list of ``nin`` inputs returns a list of ``nout`` Values (a single Value
     when ``nout == 1``, as in micrograd).
+
+    Raises:
+        ValueError: ``nin`` or ``nout`` is not a whole number of at least 1.
     """
 
     def __init__(self, nin: int, nout: int, **kwargs):
+        if not isinstance(nout, Integral) or nout < 1:
+            raise ValueError(f"a layer needs a whole number of neurons, at least one; got nout={nout!r}")
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x):
@@ -81,6 +90,9 @@ class Layer(Module):
 class MLP(Module):
     """Layers of sizes ``nouts`` after ``nin`` inputs; ReLU on all but the last layer.
 
+    Raises:
+        ValueError: ``nouts`` is not a non-empty list of sizes, or a size is not a whole number of at least 1.
+
     Examples:
         >>> model = MLP(2, [16, 16, 1])
         >>> len(model.parameters())
@@ -88,12 +100,17 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: list[int]):
+        if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__len__") or len(nouts) == 0:
+            raise ValueError(f"an MLP needs nouts, the list of its layer sizes (e.g. [16, 16, 1]); got {nouts!r}")
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
 
     def __call__(self, x):
-        if len(x) != len(self.layers[0].neurons[0].w):
-            raise ValueError(f"this MLP takes {len(self.layers[0].neurons[0].w)} inputs, got {len(x)}")
+        nin = len(self.layers[0].neurons[0].w)
+        if not hasattr(x, "__len__"):  # a list, a tuple, a 1-D array: anything with a length
+            raise TypeError(f"this MLP takes a list of {nin} inputs, got {type(x).__name__} {x!r}")
+        if len(x) != nin:
+            raise ValueError(f"this MLP takes {nin} inputs, got {len(x)}")
         for layer in self.layers:
             x = layer(x)
         return x
@@ -120,12 +137,25 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
 
     Returns:
         The loss (a Value, ready for ``backward()``) and the accuracy, a float in [0, 1].
+
+    Raises:
+        ValueError: no examples, not as many labels as inputs, a label other than -1 and +1, or
+            a model whose output is not one Value (a last layer of several neurons).
     """
     if len(X) != len(y):
         raise ValueError(f"{len(X)} inputs but {len(y)} labels; they must match")
+    if len(X) == 0:
+        raise ValueError("svm_loss needs at least one example; X and y are empty")
     if any(yi not in (-1, 1) for yi in y):
         raise ValueError(f"labels must be -1 or +1 for the hinge loss, got {sorted(set(y))}")
     scores = [model(x) for x in X]
+    first = scores[0]
+    if isinstance(first, (list, tuple)) or not hasattr(first, "data"):  # a zh or a micrograd Value is fine
+        got = f"a list of {len(first)} Values" if isinstance(first, (list, tuple)) else type(first).__name__
+        raise ValueError(
+            f"svm_loss needs a model with one output, a single Value per example (e.g. MLP(2, [16, 16, 1])); "
+            f"this model returned {got}"
+        )
     losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = alpha * sum(p * p for p in model.parameters())
@@ -134,7 +164,9 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
 
 
 # --8<-- [start:train]
-def train(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4) -> list[tuple[float, float]]:
+def train(
+    model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4
+) -> list[tuple[float, float]]:
     """Full-batch gradient descent on `svm_loss`, the learning rate decaying from 1.0 to 0.1.
 
     Returns:
