@@ -494,7 +494,7 @@ def test_ids_too_large_for_numpy_keys_encode_one_by_one():
     tok = BasicTokenizer()
     tok._set_state(None, list(range(256)), {(97, 98): MAX_ID}, {})
     assert tok.fast_encoder.batch_encoder is None
-    encoded = tok.fast_encoder.encode_chunks(["ab" * k for k in range(1, 600)])
+    encoded = tok.fast_encoder.encode_many(["ab" * k for k in range(1, 600)])
     assert [list(ids) for ids in encoded[:2]] == [[MAX_ID], [MAX_ID, MAX_ID]]
 
 

@@ -11,7 +11,7 @@ where it lives:
 2. **many chunks are one whole token**: a table from the token's text (`FastEncoder.one_token_chunks`);
 3. **BPE on one chunk without recounting**: a list of pair ranks, or a heap for long chunks
    (`FastEncoder.bpe`);
-4. **many new chunks at once**: `zh.tokenizer.batch.BatchEncoder`, with numpy (`FastEncoder.encode_chunks`).
+4. **many new chunks at once**: `zh.tokenizer.batch.BatchEncoder`, with numpy (`FastEncoder.encode_many`).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class FastEncoder:
         # very int objects (see `zh.tokenizer.batch.BatchEncoder`).
         self.byte_ids, self.merges, self.vocab = byte_ids, merges, vocab
         self.check_whole_tokens = check_whole_tokens
-        self.cache = _ChunkCache(self.encode_chunk)
+        self.cache = _ChunkCache(self.encode_one)
 
     # --8<-- [start:encode]
     def encode(self, chunks: list[str]) -> list[int]:
@@ -141,12 +141,12 @@ class FastEncoder:
         distinct = set(chunks)
         table = dict(zip(distinct, map(self.cache.get, distinct)))
         new = [chunk for chunk, ids in table.items() if ids is None]
-        encoded = self.encode_chunks(new)
+        encoded = self.encode_many(new)
         table.update(zip(new, encoded))
         self.cache.add(new, encoded)
         return table
 
-    def encode_chunks(self, chunks: list[str]) -> list[tuple[int] | list[int]]:
+    def encode_many(self, chunks: list[str]) -> list[tuple[int] | list[int]]:
         """The ids of each chunk, without the cache: a table lookup for one-token chunks, BPE for the others.
 
         Short chunks are encoded all at once (`zh.tokenizer.batch.BatchEncoder`) when there are
@@ -167,7 +167,7 @@ class FastEncoder:
                 out[i] = self.bpe(chunks[i].encode("utf-8"))
         return out
 
-    def encode_chunk(self, chunk: str) -> tuple[int] | list[int]:
+    def encode_one(self, chunk: str) -> tuple[int] | list[int]:
         """The ids of one chunk, without the cache: `one_token_chunks`, else `bpe`."""
         ids = self.one_token_chunks.get(chunk)  # about half of the new chunks, on English
         return ids if ids is not None else self.bpe(chunk.encode("utf-8"))
