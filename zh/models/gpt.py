@@ -126,7 +126,8 @@ class KVCache:
         dtype: The model's floating-point type.
     """
 
-    def __init__(self, config: GPTConfig, batch_size: int, device=None, dtype=torch.float32):
+    def __init__(self, config: GPTConfig, batch_size: int, device: torch.device | str | None = None,
+                 dtype: torch.dtype = torch.float32):
         head = config.n_embd // config.n_head
         self.buffer = torch.zeros(config.n_layer, 2, batch_size, config.n_head, config.block_size, head,
                                   device=device, dtype=dtype)
