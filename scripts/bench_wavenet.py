@@ -9,7 +9,7 @@ Times are the process's CPU time on one thread (best of the repeats, the forms t
 
 Each validation name is one row ``[0, w_1, ..., w_n]`` padded to the longest; the outputs wanted
 are the logits at every position of every row. Both forms compute exactly those outputs (checked
-to agree); neither computes gradients. The model is the series' final one (76,579 parameters),
+to agree); neither computes gradients. The model is the lecture's final one (76,579 parameters),
 in eval mode, with random weights: speed does not depend on their values.
 """
 

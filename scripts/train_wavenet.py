@@ -2,12 +2,12 @@
 
 Page: docs/makemore/wavenet.md shows the table this writes (docs/results/train_wavenet.md).
 
-    python scripts/train_wavenet.py                    # every stage, 200k steps each (the series' runs)
+    python scripts/train_wavenet.py                    # every stage, 200k steps each (the lecture's runs)
     python scripts/train_wavenet.py --stage wide       # one stage; its row replaces that stage's row
     python scripts/train_wavenet.py --quick --out-dir /tmp/w   # a few hundred steps, for the tests
 
 Each stage: seed 42, minibatches of 32, SGD with learning rate 0.1, then 0.01 for the last quarter
-(150k of 200k steps), the series' 80/10/10 split of names.txt. Stages can run as separate processes
+(150k of 200k steps), the lectures' 80/10/10 split of names.txt. Stages can run as separate processes
 at once: each one adds its own row to the results under a file lock.
 """
 
@@ -58,8 +58,8 @@ def run_stage(stage: str, steps: int) -> dict:
 
 
 def table(rows: dict) -> str:
-    """The Markdown table of every stage that has a row, in the series' order."""
-    lines = ["| stage | parameters | steps | train | val | series train / val | val − series |",
+    """The Markdown table of every stage that has a row, in the lecture's order."""
+    lines = ["| stage | parameters | steps | train | val | lecture train / val | val − lecture |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for stage in STAGES:
         if stage not in rows:

@@ -237,7 +237,8 @@ def test_every_image_loads(visits, src):
 def test_printed_outputs_are_shown(visits, src):
     expected = expected_outputs(src)
     assert expected is not None, f"{src} has no record of a complete run: run its tests (or build the site) first"
-    assert [text.rstrip() for text in visits(src).outputs] == expected
+    # a <pre> drops the blank lines an output starts with (a sample that begins with newlines)
+    assert [text.strip("\n") for text in visits(src).outputs] == [text.strip("\n") for text in expected]
 
 
 @pytest.mark.parametrize("src", PAGES)
