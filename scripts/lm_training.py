@@ -2,13 +2,14 @@
 
 The command line (presets whose every number can be overridden, ``--quick``, ``--checkpoint`` /
 ``--resume``), random windows of the text, the learning-rate schedule, AdamW with decay on the
-matrices only, the training loop with its progress bar and periodic evaluation, and checkpoints
-that a killed run can resume from.
+matrices only, the training loop with its progress bar and periodic evaluation, checkpoints
+that a killed run can resume from, and the record of a finished run in ``docs/results/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import time
@@ -19,6 +20,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 from tqdm import tqdm
+
+import results
 
 from zh.models.training import eval_mode
 
@@ -219,3 +222,34 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         evaluate_and_save(step)
     bar.close()
     return history, elapsed()
+
+
+def record_run(script: str, args, model: nn.Module, history: list, settings: dict, measured: dict,
+               columns: list[tuple[str, str, Callable[[dict], str]]]) -> dict:
+    """Add this run to ``docs/results/<script>.json`` under ``args.name`` and rewrite ``<script>.md``.
+
+    The runs of other presets are kept. ``measured`` holds the script's own figures (timings,
+    whole-split losses...); ``columns`` are the table's columns between the steps and the load
+    average, each ``(header, alignment, how a run fills it)``.
+    """
+    out_dir = Path(args.out_dir or results.RESULTS)
+    path = out_dir / f"{script}.json"
+    runs = json.loads(path.read_text())["runs"] if path.is_file() else {}
+    runs[args.name] = {
+        "preset": args.preset, "quick": args.quick, "config": asdict(model.config), "params": model.num_params(),
+        "settings": settings, "threads": args.threads, "device": args.device,
+        "steps": history[-1]["step"], "train": history[-1]["train"], "val": history[-1]["val"],
+        **measured, "loadavg_end": loadavg(), "environment": results.environment(), "history": history,
+    }
+    headers = ["run", "parameters", "layers/heads/width", "context", "batch", "steps",
+               *(header for header, _, _ in columns), "load average (1 min) start → end"]
+    aligns = ["---", "---:", "---", "---:", "---:", "---:", *(align for _, align, _ in columns), "---"]
+    rows = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligns) + "|"]
+    for name, r in runs.items():
+        c = r["config"]
+        cells = [name, f"{r['params']:,}", f"{c['n_layer']}/{c['n_head']}/{c['n_embd']}", str(c["block_size"]),
+                 str(r["settings"]["batch_size"]), f"{r['steps']:,}", *(fill(r) for _, _, fill in columns),
+                 f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    results.write(script, {"runs": runs}, "\n".join(rows), out_dir=out_dir)
+    return runs[args.name]

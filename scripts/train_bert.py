@@ -16,17 +16,14 @@ is recorded in ``docs/results/train_bert.{json,md}`` under its preset's name.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lm_training as lm  # noqa: E402
-import results  # noqa: E402
 
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, GPTConfig, mask_tokens, masked_char_scores
@@ -86,48 +83,19 @@ def main(argv=None) -> dict | None:
 
 def record(args, model: BERT, history, train_seconds, wall_seconds, val_loss, val_acc, load_start) -> dict:
     """Add this run to ``train_bert.json`` (the runs of other presets are kept) and rewrite the table."""
-    out_dir = Path(args.out_dir or results.RESULTS)
-    path = out_dir / "train_bert.json"
-    runs = json.loads(path.read_text())["runs"] if path.is_file() else {}
-    last = history[-1]
-    runs[args.name] = {
-        "preset": args.preset,
-        "quick": args.quick,
-        "config": asdict(model.config),
-        "params": model.num_params(),
-        "settings": {k: getattr(args, k) for k in PRESETS["best"] if k not in MODEL_FIELDS},
-        "time_budget": args.time_budget,
-        "threads": args.threads,
-        "device": args.device,
-        "steps": last["step"],
-        "train": last["train"],
-        "val": last["val"],
-        "val_acc": last["val_acc"],
-        "val_full": round(val_loss, 4),
-        "val_full_acc": round(val_acc, 4),
-        "train_seconds": round(train_seconds, 1),
-        "wall_seconds": round(wall_seconds, 1),
-        "loadavg_start": load_start,
-        "loadavg_end": lm.loadavg(),
-        "environment": results.environment(),
-        "history": history,
-    }
-    rows = [
-        "| run | parameters | layers/heads/width | context | batch | steps | train loss | val loss "
-        "| val loss, every character masked once | masked-character accuracy (val) | training time "
-        "| load average (1 min) start → end |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    settings = {k: getattr(args, k) for k in PRESETS["best"] if k not in MODEL_FIELDS}
+    measured = {"time_budget": args.time_budget, "val_acc": history[-1]["val_acc"],
+                "val_full": round(val_loss, 4), "val_full_acc": round(val_acc, 4),
+                "train_seconds": round(train_seconds, 1), "wall_seconds": round(wall_seconds, 1),
+                "loadavg_start": load_start}
+    columns = [
+        ("train loss", "---:", lambda r: f"{r['train']:.4f}"),
+        ("val loss", "---:", lambda r: f"{r['val']:.4f}"),
+        ("val loss, every character masked once", "---:", lambda r: f"{r['val_full']:.4f}"),
+        ("masked-character accuracy (val)", "---:", lambda r: f"{100 * r['val_full_acc']:.1f}%"),
+        ("training time", "---:", lambda r: f"{r['train_seconds']:.0f} s"),
     ]
-    for name, r in runs.items():
-        c = r["config"]
-        rows.append(
-            f"| {name} | {r['params']:,} | {c['n_layer']}/{c['n_head']}/{c['n_embd']} | {c['block_size']} "
-            f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} "
-            f"| {r['val_full']:.4f} | {100 * r['val_full_acc']:.1f}% "
-            f"| {r['train_seconds']:.0f} s | {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
-        )
-    results.write("train_bert", {"runs": runs}, "\n".join(rows), out_dir=out_dir)
-    return runs[args.name]
+    return lm.record_run("train_bert", args, model, history, settings, measured, columns)
 
 
 if __name__ == "__main__":

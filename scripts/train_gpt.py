@@ -20,11 +20,9 @@ Under ``torchrun`` each of the N processes takes its own 1/N of every global bat
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -33,7 +31,6 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lm_training as lm  # noqa: E402
-import results  # noqa: E402
 from lm_training import lr_at  # noqa: E402,F401  (the schedule, tested through this script)
 
 from zh.data import shakespeare_splits as zh_shakespeare_splits
@@ -204,47 +201,18 @@ def validation_attention(model: GPT, chars: list[str], val: torch.Tensor) -> dic
 def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sample, maps, world,
            load_start) -> dict:
     """Add this run to ``train_gpt.json`` (the runs of other presets are kept) and rewrite the table."""
-    out_dir = Path(args.out_dir or results.RESULTS)
-    path = out_dir / "train_gpt.json"
-    runs = json.loads(path.read_text())["runs"] if path.is_file() else {}
-    runs[args.name] = {
-        "preset": args.preset,
-        "quick": args.quick,
-        "config": asdict(model.config),
-        "params": model.num_params(),
-        "settings": {k: getattr(args, k) for k in [*PRESETS["nanogpt-cpu"], "time_budget"] if k not in MODEL_FIELDS},
-        "processes": world,
-        "threads": args.threads,
-        "device": args.device,
-        "steps": history[-1]["step"],
-        "train": history[-1]["train"],
-        "val": history[-1]["val"],
-        "val_full": round(val_full, 4),
-        "train_seconds": round(train_seconds, 1),
-        "wall_seconds": round(wall_seconds, 1),
-        "loadavg_start": load_start,
-        "loadavg_end": lm.loadavg(),
-        "environment": results.environment(),
-        "history": history,
-        "sample": sample,
-        "attention": maps,
-    }
-    rows = [
-        "| run | parameters | layers/heads/width | context | batch | steps | train | val | val (whole split) "
-        "| training time | processes × threads | load average (1 min) start → end |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    settings = {k: getattr(args, k) for k in [*PRESETS["nanogpt-cpu"], "time_budget"] if k not in MODEL_FIELDS}
+    measured = {"processes": world, "val_full": round(val_full, 4), "train_seconds": round(train_seconds, 1),
+                "wall_seconds": round(wall_seconds, 1), "loadavg_start": load_start, "sample": sample,
+                "attention": maps}
+    columns = [
+        ("train", "---:", lambda r: f"{r['train']:.4f}"),
+        ("val", "---:", lambda r: f"{r['val']:.4f}"),
+        ("val (whole split)", "---:", lambda r: f"{r['val_full']:.4f}"),
+        ("training time", "---:", lambda r: f"{r['train_seconds']:.0f} s"),
+        ("processes × threads", "---", lambda r: f"{r['processes']} × {r['threads']}"),
     ]
-    for name, r in runs.items():
-        c = r["config"]
-        rows.append(
-            f"| {name} | {r['params']:,} | {c['n_layer']}/{c['n_head']}/{c['n_embd']} | {c['block_size']} "
-            f"| {r['settings']['batch_size']} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} "
-            f"| {r['val_full']:.4f} "
-            f"| {r['train_seconds']:.0f} s | {r['processes']} × {r['threads']} "
-            f"| {r['loadavg_start'][0]} → {r['loadavg_end'][0]} |"
-        )
-    results.write("train_gpt", {"runs": runs}, "\n".join(rows), out_dir=out_dir)
-    return runs[args.name]
+    return lm.record_run("train_gpt", args, model, history, settings, measured, columns)
 
 
 if __name__ == "__main__":
