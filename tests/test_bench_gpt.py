@@ -1,21 +1,14 @@
 """scripts/bench_gpt.py --quick: both benchmarks run, check their outputs, and write what the GPT page includes."""
 
-import importlib.util
 import json
 from pathlib import Path
+from script_loader import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_gpt.py"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("bench_gpt", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_quick_run_writes_results(tmp_path):
-    data = load_script().main(["--quick", "--out-dir", str(tmp_path), "--threads", "1"])
+    data = load_script("bench_gpt").main(["--quick", "--out-dir", str(tmp_path), "--threads", "1"])
     saved = json.loads((tmp_path / "bench_gpt.json").read_text())
     assert saved["training"] == data["training"] and saved["quick"]
     assert set(data["training"]["tokens_per_s"]) == {"zh", "torch.nn"} and data["training"]["ratio"] > 0
@@ -27,7 +20,7 @@ def test_the_torch_nn_reference_is_the_same_function_class():
     """Same parameter count; with zh's weights copied in, the same loss (so the benchmark compares like with like)."""
     import torch
 
-    script = load_script()
+    script = load_script("bench_gpt")
     config = script.GPTConfig(65, 16, 2, 2, 32)
     torch.manual_seed(0)
     zh, ref = script.GPT(config).double(), script.TorchNNGPT(config).double()

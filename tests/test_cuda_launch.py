@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fake_pycuda
+from script_loader import load_script
 from zh.cuda import KERNELS, matmul, runtime, vector_add
 from zh.cuda.emulate import SMALL_TILES
 
@@ -70,9 +71,7 @@ def fake_cublas(tmp_path, monkeypatch):
 
 def test_benchmark_script_runs_end_to_end(fake, tmp_path, fake_cublas):
     fake(exact=False)
-    import test_cuda_runtime
-
-    bench = test_cuda_runtime._bench_module()
+    bench = load_script("bench_cuda")
     out = tmp_path / "out"
     path = bench.main(["--quick", "--out-dir", str(out)])
     data = json.loads(path.read_text())

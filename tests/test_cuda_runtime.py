@@ -1,6 +1,5 @@
 """zh.cuda without a GPU: import isolation, the three clear errors, input checks, the benchmark's reports."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 from zh.cuda import GPUUnavailableError, matmul, report, runtime, vector_add
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,13 +97,6 @@ def test_missing_kernel_file_lists_the_real_ones():
 # --- the benchmark script, without a GPU --------------------------------------------------------
 
 
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("bench_cuda", ROOT / "scripts" / "bench_cuda.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _synthetic_results():
     """Invented numbers for exercising the report code only; never written under docs/results."""
     sizes = [128, 256]
@@ -119,7 +112,7 @@ def _synthetic_results():
 
 
 def test_report_from_a_synthetic_run(tmp_path):
-    bench = _bench_module()
+    bench = load_script("bench_cuda")
     results = _synthetic_results()
     path = bench.save(results, tmp_path, device="SyntheticGPU")
     assert path.parent == tmp_path and json.loads(path.read_text())["matmul"]["sizes"] == [128, 256]
@@ -139,7 +132,7 @@ def test_no_plot_without_results():
 
 
 def test_placeholder_states_no_measurement_and_never_replaces_one(tmp_path):
-    bench = _bench_module()
+    bench = load_script("bench_cuda")
     md = bench.main(["--placeholder", "--out-dir", str(tmp_path)]).read_text()
     assert report.NO_MEASUREMENT in md and not any(ch.isdigit() for ch in md.replace("sm_90", ""))
     (tmp_path / "bench_cuda.json").write_text("{}")
@@ -152,12 +145,12 @@ def test_committed_results_are_a_measurement_or_the_plain_statement():
     if (ROOT / "docs" / "results" / "bench_cuda.json").exists():
         assert "Measured by `scripts/bench_cuda.py`" in md
     else:
-        assert md == _bench_module().PLACEHOLDER
+        assert md == load_script("bench_cuda").PLACEHOLDER
 
 
 def test_quick_run_needs_a_gpu_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "pycuda", None)
     monkeypatch.setitem(sys.modules, "pycuda.driver", None)
     with pytest.raises(SystemExit, match="needs a GPU: pycuda could not be imported"):
-        _bench_module().main(["--quick", "--out-dir", str(tmp_path)])
+        load_script("bench_cuda").main(["--quick", "--out-dir", str(tmp_path)])
     assert not list(tmp_path.iterdir())

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import regex
-import tiktoken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +14,8 @@ from zh.tokenizer import (
     GPT4_SPECIAL_TOKENS,
     GPT4_SPLIT_PATTERN,
     BasicTokenizer,
-    GPT4Tokenizer,
     RegexTokenizer,
     Tokenizer,
-    cl100k_ranks,
     fast_encoder,
     train_fast,
     train_naive,
@@ -27,6 +24,7 @@ from zh.tokenizer import gpt4 as gpt4_module
 from zh.tokenizer.encode import encode_naive
 from zh.tokenizer.fast_encoder import FastEncoder
 from zh.tokenizer.regex_split import ascii_equivalent
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,22 +34,6 @@ MIXED = (
     "I'm you'RE they'll WE'VE it's   \u00a0 \u2003 tabs\t\tand  spaces   \n"
     "🏳️‍🌈 👨‍👩‍👧 e\u0301 \U0001f600\U0001f601 ############ ---- ==== \x00\x01\x7f "
 )
-
-
-@pytest.fixture(scope="module")
-def gpt4():
-    return GPT4Tokenizer()
-
-
-@pytest.fixture(scope="module")
-def reference():
-    """tiktoken's cl100k_base, built offline from the same ranks file."""
-    return tiktoken.Encoding(
-        name="cl100k_base",
-        pat_str=GPT4_SPLIT_PATTERN,
-        mergeable_ranks=cl100k_ranks(),
-        special_tokens=GPT4_SPECIAL_TOKENS,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -361,11 +343,7 @@ def test_gpt4_to_tiktoken(gpt4, reference):
 
 
 def test_bench_script_quick(tmp_path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_tokenizer", ROOT / "scripts" / "bench_tokenizer.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("bench_tokenizer")
     out = bench.main(["--quick", "--out-dir", str(tmp_path)])
     import json
 

@@ -5,39 +5,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tiktoken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zh.data import load_shakespeare
 from zh.tokenizer import (
     GPT2_SPLIT_PATTERN,
-    GPT4_SPECIAL_TOKENS,
     GPT4_SPLIT_PATTERN,
     BasicTokenizer,
     GPT4Tokenizer,
     RegexTokenizer,
     Tokenizer,
-    cl100k_ranks,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEXTS = ["hello world", "", "<|endoftext|> x", "naïve 東京 😉\n\n  12345", "a" * 300]
-
-
-@pytest.fixture(scope="module")
-def gpt4():
-    return GPT4Tokenizer()
-
-
-@pytest.fixture(scope="module")
-def reference():
-    return tiktoken.Encoding(
-        name="cl100k_base",
-        pat_str=GPT4_SPLIT_PATTERN,
-        mergeable_ranks=cl100k_ranks(),
-        special_tokens=GPT4_SPECIAL_TOKENS,
-    )
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """scripts/train_gpt.py: the quick run, checkpoint + resume, and DDP over 2 CPU processes == one process."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,19 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "train_gpt.py"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("train_gpt", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
-train_gpt = load_script()
+train_gpt = load_script("train_gpt")
 
 
 def params(checkpoint: Path) -> dict:

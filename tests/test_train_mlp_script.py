@@ -1,18 +1,14 @@
 """scripts/train_mlp.py --quick: the full-run script still works, and writes what the MLP page includes."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
+from script_loader import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train_mlp.py"
 
 
 def test_quick_run_writes_results(tmp_path):
-    spec = importlib.util.spec_from_file_location("train_mlp", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    sys.modules["train_mlp"] = script  # the script's worker processes find run() by module name
-    spec.loader.exec_module(script)
+    script = load_script("train_mlp", register=True)  # its worker processes find run() by module name
     script.main(["--quick", "--out-dir", str(tmp_path)])
     data = json.loads((tmp_path / "train_mlp.json").read_text())
     assert data["quick"] is True and set(data["runs"]) == {"reference", "tuned"}

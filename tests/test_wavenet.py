@@ -1,24 +1,15 @@
 """zh.models.wavenet: parameter count, shapes, the 3-D BatchNorm bug and its fix (vs torch), conv form == tree,
 and the --quick modes of its two scripts."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
+from script_loader import load_script
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("stage, count", [("context3", 12_097), ("context8", 22_097), ("hierarchical", 22_397),
@@ -111,8 +102,8 @@ def test_convolve_rejects_unknown_method():
 
 
 def test_train_wavenet_quick(tmp_path):
-    rows = _load("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "bnfix"])
-    _load("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "context3"])
+    rows = load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "bnfix"])
+    load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "context3"])
     saved = json.loads((tmp_path / "train_wavenet.json").read_text())
     assert list(saved["stages"]) == ["context3", "bnfix"]  # both rows kept, in the series' order
     assert rows["bnfix"]["parameters"] == 22_397 and rows["bnfix"]["val"] < 3.0
@@ -122,7 +113,7 @@ def test_train_wavenet_quick(tmp_path):
 
 
 def test_bench_wavenet_quick(tmp_path):
-    data = _load("bench_wavenet").main(["--quick", "--out-dir", str(tmp_path)])
+    data = load_script("bench_wavenet").main(["--quick", "--out-dir", str(tmp_path)])
     assert data["max_abs_difference"] < 1e-4 and set(data["seconds"]) == {"tree", "conv1d", "matmul"}
     assert "dilated convolutions" in (tmp_path / "bench_wavenet.md").read_text()
 
@@ -130,5 +121,5 @@ def test_bench_wavenet_quick(tmp_path):
 @pytest.mark.parametrize("name", ["train_wavenet", "bench_wavenet"])
 def test_quick_mode_refuses_to_overwrite_committed_results(name, capsys):
     with pytest.raises(SystemExit):
-        _load(name).main(["--quick"])
+        load_script(name).main(["--quick"])
     assert "--quick needs --out-dir" in capsys.readouterr().err
