@@ -4,10 +4,11 @@
     python scripts/gpt_vs_bert.py --gpt A --bert B --out-dir /tmp/x    # (the tests, with tiny models)
 
 The checkpoints are those of scripts/train_gpt.py and scripts/train_bert.py (``--checkpoint``).
-The validation text is cut into consecutive windows of ``block_size`` characters. In each window
-the GPT predicts every character from the ones before it in the window (its training objective);
-BERT predicts the same characters, each masked once with about 14% of its window
-(`zh.models.bert.masked_char_scores`), from both sides. Writes ``docs/results/gpt_vs_bert.{json,md}``
+The validation text is cut into consecutive windows of the GPT's ``block_size`` characters; the
+GPT predicts every character from the ones before it in its window (its training objective, as
+its whole-split validation loss). BERT scores the same characters in its own, shorter windows
+(which divide the GPT's): each is masked once with about 14% of its window
+(`zh.models.bert.masked_char_scores`) and predicted from both sides. Writes ``docs/results/gpt_vs_bert.{json,md}``
 (the table, broken down by kind of character and by place in the window; both models' attention
 maps on one validation line; BERT filling masked characters of real validation lines; BERT
 generating by iterative unmasking next to the GPT generating left to right) and
@@ -77,11 +78,15 @@ def maps_as_rows(model, ids: torch.Tensor) -> list:
 
 
 def fills(bert: BERT, gpt: GPT, chars, val: torch.Tensor, mask_id: int, generator) -> list[dict]:
-    """BERT (and the GPT, from the left only) guessing masked characters of a few validation lines."""
-    T = bert.config.block_size
+    """BERT (and the GPT, from the left only) guessing masked characters of a few validation lines.
+
+    Each line sits in the middle of a BERT window; the GPT reads the ``block_size`` characters
+    before each character it guesses.
+    """
+    T, T_gpt = bert.config.block_size, gpt.config.block_size
     newlines = (val == chars.index("\n")).nonzero()[:, 0].tolist()
     lines = [(start, end) for start, end in zip(newlines, newlines[1:])
-             if 30 <= end - start - 1 <= T // 2 and T <= start and end + T < len(val)]
+             if T // 2 <= end - start - 1 <= T - T // 4 and max(T, T_gpt) <= start and end + T < len(val)]
     out = []
     for start, end in lines[:: len(lines) // FILL_LINES][:FILL_LINES]:  # lines spread over the validation text
         lo = start + 1 - (T - (end - start - 1)) // 2  # the window of T characters with the line in its middle
@@ -92,8 +97,9 @@ def fills(bert: BERT, gpt: GPT, chars, val: torch.Tensor, mask_id: int, generato
         masked = window.clone()
         masked[0, line] = torch.where(hide, mask_id, window[0, line])  # every chosen character shown as [MASK]
         bert_guess = fill_masks(bert, masked, mask_id)[0, line]
-        gpt_guess = gpt(window[:, :-1])[0].argmax(-1)[0, line.start - 1:line.stop - 1]  # from the true left context
-        out.append({"truth": "".join(chars[i] for i in window[0, line].tolist()),
+        before = torch.stack([val[p - T_gpt:p] for p in range(start + 1, end)])  # a full context for each
+        gpt_guess = gpt(before)[0][:, -1].argmax(-1)
+        out.append({"start": start + 1, "truth": "".join(chars[i] for i in window[0, line].tolist()),
                     "masked": [int(i) for i in hide.nonzero()[:, 0]],
                     "bert": "".join(chars[i] for i in bert_guess.tolist()),
                     "gpt": "".join(chars[i] for i in gpt_guess.tolist())})
@@ -167,23 +173,24 @@ def main(argv=None) -> dict:
     mask_id = len(chars)
     if gpt.config.vocab_size != mask_id or bert.config.vocab_size != mask_id + 1:
         raise SystemExit("the checkpoints are not of tiny shakespeare's characters (and [MASK] for BERT)")
-    T = bert.config.block_size
-    if gpt.config.block_size < T:
-        raise SystemExit(f"the GPT reads {gpt.config.block_size} characters, fewer than BERT's windows of {T}")
+    T, T_gpt = bert.config.block_size, gpt.config.block_size
+    if T_gpt % T:
+        raise SystemExit(f"BERT's windows of {T} characters must divide the GPT's {T_gpt}, so that both score "
+                         f"the same characters")
 
-    n = (len(val) - 1) // T
-    x, y = val[: n * T].view(n, T), val[1: n * T + 1].view(n, T)  # y: the scored characters, x: GPT's inputs
+    n = (len(val) - 1) // T_gpt
+    x, y = val[: n * T_gpt].view(n, T_gpt), val[1: n * T_gpt + 1].view(n, T_gpt)  # y: the scored characters
     with eval_mode(gpt):
         gpt_loss, gpt_ok = gpt_char_scores(gpt, x, y)
     groups_of = torch.Generator().manual_seed(args.seed)
     bert_loss, bert_ok = masked_char_scores(bert, y.reshape(-1), mask_id, generator=groups_of)
-    position = torch.arange(T).repeat(n)
-    edge = T // 8
-    groups = {"all characters": torch.ones(n * T, dtype=torch.bool),
-              **categories(y.reshape(-1), x.reshape(-1), chars),
-              f"first {edge} places of a window": position < edge,
-              "middle places of a window": (position >= edge) & (position < T - edge),
-              f"last {edge} places of a window": position >= T - edge}
+    groups = {"all characters": torch.ones(n * T_gpt, dtype=torch.bool),
+              **categories(y.reshape(-1), x.reshape(-1), chars)}
+    for model, size in (("GPT", T_gpt), ("BERT", T)):  # the edges of a window: context on one side only
+        position, edge = torch.arange(size).repeat(n * T_gpt // size), size // 8
+        groups |= {f"first {edge} places of a {model} window": position < edge,
+                   f"middle places of a {model} window": (position >= edge) & (position < size - edge),
+                   f"last {edge} places of a {model} window": position >= size - edge}
     table = {name: {"characters": int(m.sum()),
                     "gpt_loss": round(gpt_loss[m].mean().item(), 4),
                     "gpt_acc": round(gpt_ok[m].float().mean().item(), 4),
@@ -194,9 +201,9 @@ def main(argv=None) -> dict:
     ids = torch.tensor([[chars.index(c) for c in ATTENTION_TEXT[-T:]]])
     generator = torch.Generator().manual_seed(args.seed)
     data = {
-        "block_size": T,
+        "block_size": {"gpt": T_gpt, "bert": T},
         "trained": {"gpt": gpt_trained, "bert": bert_trained},
-        "scored_characters": n * T,
+        "scored_characters": n * T_gpt,
         "table": table,
         "attention": {"text": ATTENTION_TEXT[-T:], "gpt": maps_as_rows(gpt, ids), "bert": maps_as_rows(bert, ids)},
         "fills": fills(bert, gpt, chars, val, mask_id, generator),
@@ -210,7 +217,8 @@ def main(argv=None) -> dict:
     shape = lambda c: f"{c.n_layer} layers, {c.n_head} heads, width {c.n_embd}"  # noqa: E731
     rows.append(f"\nThe GPT ({shape(gpt.config)}) after {gpt_trained['step']:,} steps "
                 f"({gpt_trained['seconds']:.0f} s of training); BERT ({shape(bert.config)}) after "
-                f"{bert_trained['step']:,} steps ({bert_trained['seconds']:.0f} s); windows of {T} characters.")
+                f"{bert_trained['step']:,} steps ({bert_trained['seconds']:.0f} s); windows of {T_gpt} characters "
+                f"for the GPT, {T} for BERT.")
     out_dir = Path(args.out_dir or results.RESULTS)
     results.write("gpt_vs_bert", data, "\n".join(rows), out_dir=out_dir)
     env = results.environment()

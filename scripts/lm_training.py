@@ -3,7 +3,8 @@
 The command line (presets whose every number can be overridden, ``--quick``, ``--checkpoint`` /
 ``--resume``), random windows of the text, the learning-rate schedule, AdamW with decay on the
 matrices only, the training loop with its progress bar and periodic evaluation, checkpoints
-that a killed run can resume from, and the record of a finished run in ``docs/results/``.
+that a killed run can resume from, data parallelism under ``torchrun`` (`DataParallel`), and the
+record of a finished run in ``docs/results/``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 import results
@@ -37,7 +40,8 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(presets), default=default)
     for name, value in presets[default].items():  # every setting can be overridden
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=None)
+        if name != "time_budget":  # added below, with its help
+            parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=None)
     parser.add_argument("--beta1", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per process")
@@ -134,6 +138,75 @@ def load_checkpoint(path: Path, config=None) -> dict:
 def loadavg() -> list[float]:
     """The machine's load averages over 1, 5 and 15 minutes (how busy it was during a timed run)."""
     return [round(x, 2) for x in os.getloadavg()]
+
+
+class DataParallel:
+    """One process of a run, alone or one of ``torchrun``'s: its rank, how many there are, and DDP's wiring.
+
+    Under ``torchrun`` (which sets ``RANK``) this joins the process group (gloo on CPU, NCCL on
+    GPU, one GPU per process). Every process draws the same global batch of ``args.batch_size``
+    and keeps its own slice (`loss_of`); DDP averages the gradients during ``backward()``, so
+    every process takes the same step. Alone, it is rank 0 of 1 and changes nothing.
+    """
+
+    def __init__(self, args):
+        self.distributed = "RANK" in os.environ  # set by torchrun
+        if self.distributed:
+            dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
+            if args.device.startswith("cuda"):
+                args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"
+                torch.cuda.set_device(args.device)
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        if args.batch_size % self.world:
+            raise SystemExit(f"--batch-size {args.batch_size} must be divisible by the number of processes "
+                             f"({self.world})")
+        self.master = self.rank == 0  # the process that logs, evaluates and saves
+        self.local = slice(self.rank * args.batch_size // self.world, (self.rank + 1) * args.batch_size // self.world)
+        self.ddp_model = None
+
+    def wrap(self, model: nn.Module) -> None:
+        """Train ``model`` through DDP from now on (after its weights are loaded: DDP copies rank 0's)."""
+        self.ddp_model = DDP(model) if self.distributed else model
+
+    def loss_of(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """This process's slice of the global batch, through the wrapped model: its loss."""
+        return self.ddp_model(x[self.local], y[self.local])[1]  # under DDP, backward() also averages the gradients
+
+    def clock(self) -> Callable | None:
+        """For `train`'s ``shared_clock``: rank 0's clock decides, so every process takes the same steps."""
+        if not self.distributed:
+            return None
+
+        def rank0_seconds(seconds: float) -> float:
+            elapsed = torch.tensor([seconds], dtype=torch.float64)
+            dist.broadcast(elapsed, 0)
+            return elapsed.item()
+        return rank0_seconds
+
+    def max_replica_difference(self, model: nn.Module) -> float:
+        """The largest absolute difference between any process's parameters and rank 0's (0.0 alone)."""
+        if not self.distributed:
+            return 0.0
+        flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        reference = flat.clone()
+        dist.broadcast(reference, 0)
+        diff = (flat - reference).abs().max().reshape(1)
+        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+        return diff.item()
+
+    def finish(self, model: nn.Module, checkpoint: Path | None) -> None:
+        """Check DDP's promise (every process holds the same model), note it in the checkpoint, leave the group."""
+        if not self.distributed:
+            return
+        replica_diff = self.max_replica_difference(model)
+        if self.master:
+            print(f"{self.world} processes; largest difference between their parameters: {replica_diff}")
+            if checkpoint is not None:
+                state = torch.load(checkpoint, weights_only=False)
+                torch.save({**state, "replica_max_difference": replica_diff}, checkpoint)
+        dist.barrier()  # the checkpoint is complete before any process goes on
+        dist.destroy_process_group()
 
 
 @torch.no_grad()
@@ -241,15 +314,21 @@ def record_run(script: str, args, model: nn.Module, history: list, settings: dic
         "steps": history[-1]["step"], "train": history[-1]["train"], "val": history[-1]["val"],
         **measured, "loadavg_end": loadavg(), "environment": results.environment(), "history": history,
     }
+    write_runs(script, runs, columns, out_dir)
+    return runs[args.name]
+
+
+def write_runs(script: str, runs: dict, columns: list[tuple[str, str, Callable[[dict], str]]],
+               out_dir: Path | None = None) -> None:
+    """Write ``runs`` (name -> record of `record_run`) to ``<script>.json`` and their table to ``<script>.md``."""
     headers = ["run", "parameters", "layers/heads/width", "context", "batch", "steps",
-               *(header for header, _, _ in columns), "load average (1 min) start → end"]
-    aligns = ["---", "---:", "---", "---:", "---:", "---:", *(align for _, align, _ in columns), "---"]
+               *(header for header, _, _ in columns), "load average (1 min) start → end", "measured"]
+    aligns = ["---", "---:", "---", "---:", "---:", "---:", *(align for _, align, _ in columns), "---", "---"]
     rows = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligns) + "|"]
     for name, r in runs.items():
         c = r["config"]
         cells = [name, f"{r['params']:,}", f"{c['n_layer']}/{c['n_head']}/{c['n_embd']}", str(c["block_size"]),
                  str(r["settings"]["batch_size"]), f"{r['steps']:,}", *(fill(r) for _, _, fill in columns),
-                 f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]}"]
+                 f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]}", r["environment"]["date"]]
         rows.append("| " + " | ".join(cells) + " |")
     results.write(script, {"runs": runs}, "\n".join(rows), out_dir=out_dir)
-    return runs[args.name]

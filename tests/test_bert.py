@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from zh.data import shakespeare_splits
 from zh.models.bert import BERT, GPTConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
 from zh.models.gpt import GPT
 
@@ -139,30 +140,55 @@ def test_script_quick_and_resume(tmp_path, monkeypatch):
         train_bert.main(["--quick"])  # no --out-dir: would overwrite the committed results
 
 
+def _tiny_checkpoints(tmp_path, gpt_block=64, bert_block=32):
+    torch.manual_seed(0)
+    for name, kind, vocab, block in (("gpt", GPT, 65, gpt_block), ("bert", BERT, 66, bert_block)):
+        config = GPTConfig(vocab_size=vocab, block_size=block, n_layer=1, n_head=2, n_embd=16)
+        torch.save({"config": asdict(config), "model": kind(config).state_dict()}, tmp_path / f"{name}.pt")
+    return ["--gpt", str(tmp_path / "gpt.pt"), "--bert", str(tmp_path / "bert.pt"), "--threads", "1",
+            "--out-dir", str(tmp_path)]
+
+
 def test_gpt_vs_bert_script_on_tiny_models(tmp_path):
     import gpt_vs_bert
 
-    shape = dict(block_size=64, n_layer=1, n_head=2, n_embd=16)
-    torch.manual_seed(0)
-    for name, kind, vocab in (("gpt", GPT, 65), ("bert", BERT, 66)):
-        config = GPTConfig(vocab_size=vocab, **shape)
-        torch.save({"config": asdict(config), "model": kind(config).state_dict()}, tmp_path / f"{name}.pt")
-    data = gpt_vs_bert.main(["--gpt", str(tmp_path / "gpt.pt"), "--bert", str(tmp_path / "bert.pt"),
-                             "--threads", "1", "--out-dir", str(tmp_path)])
+    data = gpt_vs_bert.main(_tiny_checkpoints(tmp_path))
     table = data["table"]
+    assert data["block_size"] == {"gpt": 64, "bert": 32}
     assert table["all characters"]["characters"] == data["scored_characters"] == (111_540 - 1) // 64 * 64
     kinds = ["first letter of a word", "later letter of a word", "space", "newline", "punctuation"]
     assert sum(table[k]["characters"] for k in kinds) == data["scored_characters"]
+    for model, edge in (("GPT", 8), ("BERT", 4)):  # each model's window places split the same characters
+        places = [f"first {edge} places of a {model} window", f"middle places of a {model} window",
+                  f"last {edge} places of a {model} window"]
+        assert sum(table[k]["characters"] for k in places) == data["scored_characters"]
+    assert table["first 4 places of a BERT window"]["characters"] == data["scored_characters"] // 8
     gpt_maps, bert_maps = (torch.tensor([[[[float(p) for p in row.split()] for row in head] for head in layer]
                                          for layer in data["attention"][k]]) for k in ("gpt", "bert"))
     assert torch.allclose(gpt_maps.sum(-1), torch.ones(()), atol=0.03)
     assert (gpt_maps.triu(1) == 0).all() and (bert_maps.triu(1) > 0).any()  # the causal mask, and its absence
     assert len(data["fills"]) == gpt_vs_bert.FILL_LINES
+    chars, _, val = shakespeare_splits()
+    gpt = GPT(GPTConfig(**torch.load(tmp_path / "gpt.pt")["config"]))
+    gpt.load_state_dict(torch.load(tmp_path / "gpt.pt")["model"])
     for fill in data["fills"]:
         assert len(fill["bert"]) == len(fill["truth"]) == len(fill["gpt"]) and fill["masked"]
         assert all(b == t for i, (b, t) in enumerate(zip(fill["bert"], fill["truth"])) if i not in fill["masked"])
+        assert "".join(chars[i] for i in val[fill["start"]:fill["start"] + len(fill["truth"])]) == fill["truth"]
+        for i in fill["masked"][:2]:  # the GPT's guess: from the 64 characters before, its whole context
+            p = fill["start"] + i
+            with torch.no_grad():
+                assert chars[gpt(val[p - 64:p][None])[0][0, -1].argmax()] == fill["gpt"][i]
     steps = data["generation"]["bert_steps"]
-    assert set(steps[0]) == {"_"} and "_" not in steps[-1] and len(steps[-1]) == 32
+    assert set(steps[0]) == {"_"} and "_" not in steps[-1] and len(steps[-1]) == 16
     assert "<span" in (tmp_path / "gpt_vs_bert_fills.md").read_text()
     table_md = (tmp_path / "gpt_vs_bert.md").read_text()
     assert "| all characters |" in table_md and "The GPT (1 layers, 2 heads, width 16) after 0 steps" in table_md
+    assert "windows of 64 characters for the GPT, 32 for BERT" in table_md
+
+
+def test_gpt_vs_bert_needs_bert_windows_that_divide_the_gpts(tmp_path):
+    import gpt_vs_bert
+
+    with pytest.raises(SystemExit, match="BERT's windows of 48 characters must divide the GPT's 64"):
+        gpt_vs_bert.main(_tiny_checkpoints(tmp_path, bert_block=48))

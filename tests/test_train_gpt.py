@@ -1,4 +1,5 @@
-"""scripts/train_gpt.py: the quick run, checkpoint + resume, and DDP over 2 CPU processes == one process."""
+"""scripts/train_gpt.py: the quick run, checkpoint + resume, and DDP over 2 CPU processes == one process
+(for train_bert.py too, which shares lm_training's DataParallel)."""
 
 import json
 import os
@@ -11,7 +12,6 @@ import torch
 from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "train_gpt.py"
 
 
 train_gpt = load_script("train_gpt")
@@ -65,7 +65,8 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path):
         train_gpt.main(["--quick", "--no-results", "--resume", "--checkpoint", str(tmp_path / "none.pt")])
 
 
-def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_path):
+@pytest.mark.parametrize("script", ["train_gpt", "train_bert"])
+def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_path, script):
     """Each of 2 gloo processes takes half of each global batch of 8; DDP averages their gradients.
 
     In float64 the result equals one process on the whole batch to rounding (1e-12), and the two
@@ -75,9 +76,10 @@ def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ddp = tmp_path / "ddp.pt"
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                    str(SCRIPT), *common, "--checkpoint", str(ddp)], check=True, env=env, cwd=ROOT, timeout=120)
+                    str(ROOT / "scripts" / f"{script}.py"), *common, "--checkpoint", str(ddp)],
+                   check=True, env=env, cwd=ROOT, timeout=120)
     single = tmp_path / "single.pt"
-    train_gpt.main(common + ["--checkpoint", str(single)])
+    load_script(script).main(common + ["--checkpoint", str(single)])
     state = torch.load(ddp, weights_only=False)
     assert state["step"] == 20 and state["replica_max_difference"] == 0.0
     a, b = state["model"], params(single)
@@ -86,16 +88,23 @@ def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-12, msg=k)
     # and it is not trivially equal: the parameters moved from their initial values
     torch.manual_seed(1337)
-    init = train_gpt.GPT(train_gpt.GPTConfig(vocab_size=65, n_layer=2, n_head=2, n_embd=32, block_size=32)).double()
+    config = train_gpt.GPTConfig(vocab_size=len(a["embed.tok.weight"]), n_layer=2, n_head=2, n_embd=32, block_size=32)
+    init = train_gpt.GPT(config).double()
     assert not torch.allclose(init.state_dict()["embed.tok.weight"], a["embed.tok.weight"])
 
 
 def test_committed_runs_are_full_runs_of_their_presets():
-    """docs/results/train_gpt.json holds the two full runs the GPT page shows, with what the page says of them."""
+    """docs/results/train_gpt.json holds the full runs the GPT page shows, with what the page says of them.
+
+    A run named after a preset is that preset; ``<preset>-<what changed>`` is a variant tried against it.
+    """
     runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
-    assert set(runs) == {"nanogpt-cpu", "best"}
+    assert {"nanogpt-cpu", "best"} <= set(runs)
+    variants = {"best-dropout-0.1": {"dropout": 0.1}}
+    assert set(runs) - {"nanogpt-cpu", "best"} <= set(variants)
     for name, run in runs.items():
-        preset = train_gpt.PRESETS[name]
+        preset = {**train_gpt.PRESETS[run["preset"]], **variants.get(name, {})}
+        assert name == run["preset"] or name in variants
         assert not run["quick"] and run["processes"] == 2 and run["threads"] == 1
         assert all(run["config"][k] == preset[k] for k in train_gpt.MODEL_FIELDS)
         assert all(run["settings"][k] == v for k, v in preset.items() if k not in train_gpt.MODEL_FIELDS)

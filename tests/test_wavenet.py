@@ -1,11 +1,12 @@
 """zh.models.wavenet: parameter count, shapes, the 3-D BatchNorm bug and its fix (vs torch), conv form == tree,
-and the --quick modes of its two scripts."""
+BatchNorm calibration, and the --quick modes of its two scripts."""
 
 import json
 
 import pytest
 import torch
 
+from zh.models.activations import calibrate_batchnorm, mlp, train
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
 from script_loader import load_script
@@ -101,12 +102,65 @@ def test_convolve_rejects_unknown_method():
         WaveNet(WaveNetConfig()).convolve(torch.zeros(1, 3, dtype=torch.long), "fft")
 
 
+def _trained(name: str):
+    """A small network with BatchNorm layers after a few steps of training (running statistics still rough)."""
+    g = torch.Generator().manual_seed(0)
+    X, Y = torch.randint(0, 27, (600, 8), generator=g), torch.randint(0, 27, (600,), generator=g)
+    if name == "mlp":
+        layers = mlp(27, block_size=8, n_hidden=16, n_layers=3, generator=g)
+        module = None
+    else:
+        bn = PositionwiseBatchNorm1d if name == "positionwise" else BatchNorm1d
+        module = WaveNet(WaveNetConfig(n_embd=4, n_hidden=16), generator=g, batchnorm=bn)
+        layers = module.layers
+    train(layers, X, Y, 20, batch_size=32, lr=0.1, generator=g)
+    return layers, module, X
+
+
+@pytest.mark.parametrize("name", ["mlp", "wavenet", "positionwise"])
+def test_calibrate_batchnorm_normalises_the_whole_split(name):
+    layers, module, X = _trained(name)
+    calibrate_batchnorm(layers, X)
+    assert layers.training  # the mode it found is restored
+    layers.eval()
+    x, checked = X, 0
+    with torch.no_grad():
+        for layer in layers.layers:
+            x = layer(x)
+            if isinstance(layer, BatchNorm1d):  # in eval mode each normalised channel is now exactly standard
+                xhat = (x - layer.beta) / layer.gamma
+                dims = (0,) if isinstance(layer, PositionwiseBatchNorm1d) else tuple(range(x.ndim - 1))
+                assert xhat.mean(dims).abs().max() < 1e-4
+                assert (xhat.var(dims) - 1).abs().max() < 1e-3  # eps = 1e-5 leaves a trace below this
+                checked += 1
+    assert checked == 3
+    if name == "wavenet":  # the buffers the module registered are the ones calibrated (state_dict, .to(...))
+        state = module.state_dict()
+        bns = [(i, layer) for i, layer in enumerate(layers.layers) if isinstance(layer, BatchNorm1d)]
+        assert all(torch.equal(state[f"{i}_running_mean"], layer.running_mean) for i, layer in bns)
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_calibrate_batchnorm_uses_the_running_buffers_convention(unbiased):
+    """running_var holds the unbiased variance, whichever variance the layer normalises with (torch's rule)."""
+    layers = mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(1))
+    for layer in layers.layers:
+        if isinstance(layer, BatchNorm1d):
+            layer.unbiased = unbiased
+    X = torch.randint(0, 27, (50, 3), generator=torch.Generator().manual_seed(2))
+    calibrate_batchnorm(layers, X)
+    bn_input = layers.layers[2](layers.layers[1](layers.layers[0](X)))  # Embedding, Flatten, Linear
+    bn = layers.layers[3]
+    assert torch.allclose(bn.running_mean, bn_input.mean(0)) and torch.allclose(bn.running_var, bn_input.var(0))
+
+
 def test_train_wavenet_quick(tmp_path):
     rows = load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "bnfix"])
     load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "context3"])
     saved = json.loads((tmp_path / "train_wavenet.json").read_text())
     assert list(saved["stages"]) == ["context3", "bnfix"]  # both rows kept, in the series' order
     assert rows["bnfix"]["parameters"] == 22_397 and rows["bnfix"]["val"] < 3.0
+    assert rows["bnfix"]["val_calibrated"] < 3.0 and rows["bnfix"]["val_calibrated"] != rows["bnfix"]["val"]
     assert saved["stages"]["bnfix"]["curve"]["every"] == 1 and len(saved["stages"]["bnfix"]["curve"]["loss"]) == 300
     table = (tmp_path / "train_wavenet.md").read_text()
     assert "| BatchNorm bug fixed | 22,397 | 300 |" in table and "not run yet" in table

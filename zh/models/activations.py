@@ -5,8 +5,8 @@ Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 ``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
 initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
 scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
-learning rate); the ``*_histograms`` and ``update_ratio_plot`` functions draw the figures that
-show whether a network is healthy.
+learning rate) and ``calibrate_batchnorm`` the step after it; the ``*_histograms`` and
+``update_ratio_plot`` functions draw the figures that show whether a network is healthy.
 """
 
 from __future__ import annotations
@@ -127,6 +127,37 @@ def split_loss(model: Sequential, X: torch.Tensor, Y: torch.Tensor) -> float:
     """Mean cross-entropy of ``model`` on a whole split, in eval mode (BatchNorm uses its running statistics)."""
     with eval_mode(model):
         return F.cross_entropy(model(X), Y).item()
+
+
+# --8<-- [start:calibrate_batchnorm]
+@torch.no_grad()
+def calibrate_batchnorm(model: Sequential, X: torch.Tensor) -> None:
+    """Set every ``BatchNorm1d``'s running statistics to those of its input over all of ``X`` (in place).
+
+    During training the running buffers follow the last few batches (with momentum 0.1, mostly
+    the last ten batches of 32 examples), a noisy estimate of each channel's mean and variance.
+    After training, one pass over the whole training set gives the statistics the buffers were
+    estimating, as the part-3 lecture does by hand. The pass goes layer by layer in eval mode,
+    so each BatchNorm sees its input as it will be at test time: normalised by the calibrated
+    layers before it. The variance stored is the unbiased one, the running buffers' convention.
+
+    Args:
+        model: The network; its BatchNorm layers' ``running_mean`` and ``running_var`` are overwritten.
+        X: The inputs to compute the statistics on, usually the whole training split.
+    """
+    with eval_mode(model):
+        x = X
+        for layer in model.layers:
+            if isinstance(layer, BatchNorm1d):
+                mean, var, m = layer.batch_statistics(x)
+                unbiased_var = var if layer.unbiased else var * m / (m - 1)
+                for name, value in (("running_mean", mean), ("running_var", unbiased_var)):
+                    if getattr(layer, name).shape == value.shape:
+                        getattr(layer, name).copy_(value)  # in place: a module that registered the buffer sees it
+                    else:  # PositionwiseBatchNorm1d: the buffers take the statistics' shape, as its update does
+                        setattr(layer, name, value)
+            x = layer(x)
+# --8<-- [end:calibrate_batchnorm]
 
 
 def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:
