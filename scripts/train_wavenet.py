@@ -7,10 +7,11 @@ Page: docs/makemore/wavenet.md shows the table this writes (docs/results/train_w
     python scripts/train_wavenet.py --quick --out-dir /tmp/w   # a few hundred steps, for the tests
 
 Each stage: seed 42, minibatches of 32, SGD with learning rate 0.1, then 0.01 for the last quarter
-(150k of 200k steps), the lectures' 80/10/10 split of names.txt. The losses are measured twice: with
-BatchNorm's running statistics, as the lecture does, and after `calibrate_batchnorm` has set them
-from the whole training split. Stages can run as separate processes at once: each one adds its own
-row to the results under a file lock.
+(150k of 200k steps), the lectures' 80/10/10 split of names.txt. The losses are measured three times:
+with BatchNorm's running statistics, as the lecture does; after `calibrate_batchnorm` has set them
+from the whole training split; and with the weights averaged over the last quarter of the steps
+(`ParameterAverage`, at the lower learning rate), BatchNorm recalibrated for them. Stages can run as
+separate processes at once: each one adds its own row to the results under a file lock.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 from training_run import names_splits, parse_args  # noqa: E402
 
-from zh.models.activations import calibrate_batchnorm, split_loss, train
+from zh.models.activations import ParameterAverage, calibrate_batchnorm, split_loss, train
 from zh.models.wavenet import STAGES, WaveNet
 
 NAME = "train_wavenet"
@@ -42,18 +43,25 @@ def run_stage(stage: str, steps: int) -> dict:
     g = torch.Generator().manual_seed(42)
     model = WaveNet(config, generator=g, batchnorm=batchnorm)
     load_start, t0 = os.getloadavg()[0], time.time()
-    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, lr=0.1, decay_at=0.75, generator=g, progress=stage)
+    average = ParameterAverage(model.layers.parameters(), start=int(0.75 * steps))  # after the decay
+    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, lr=0.1, decay_at=0.75, generator=g, progress=stage,
+                on_step=average)
     span = max(1, steps // CURVE_POINTS)
     losses = torch.tensor(log["loss"][: steps // span * span])
     running = {"train": split_loss(model.layers, Xtr, Ytr), "val": split_loss(model.layers, Xva, Yva)}
+    calibrate_batchnorm(model.layers, Xtr)
+    calibrated = {"train_calibrated": split_loss(model.layers, Xtr, Ytr),
+                  "val_calibrated": split_loss(model.layers, Xva, Yva)}
+    average.apply()
     calibrate_batchnorm(model.layers, Xtr)
     return {
         "label": label,
         "parameters": sum(p.numel() for p in model.parameters()),
         "steps": steps,
         **running,
-        "train_calibrated": split_loss(model.layers, Xtr, Ytr),
-        "val_calibrated": split_loss(model.layers, Xva, Yva),
+        **calibrated,
+        "train_averaged": split_loss(model.layers, Xtr, Ytr),
+        "val_averaged": split_loss(model.layers, Xva, Yva),
         "series": reference,
         "seconds": round(time.time() - t0, 1),
         "loadavg": [round(load_start, 2), round(os.getloadavg()[0], 2)],
@@ -65,17 +73,17 @@ def run_stage(stage: str, steps: int) -> dict:
 def table(rows: dict) -> str:
     """The Markdown table of every stage that has a row, in the lecture's order."""
     lines = ["| stage | parameters | steps | train | val | lecture train / val | val − lecture "
-             "| train / val, BatchNorm calibrated |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| train / val, BatchNorm calibrated | train / val, weights averaged |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for stage in STAGES:
         if stage not in rows:
-            lines.append(f"| {STAGES[stage][0]} | | | not run yet | | {' / '.join(map(str, STAGES[stage][3]))} | | |")
+            lines.append(f"| {STAGES[stage][0]} | | | not run yet | | {' / '.join(map(str, STAGES[stage][3]))} | | | |")
             continue
         r = rows[stage]
-        calibrated = (f"{r['train_calibrated']:.4f} / {r['val_calibrated']:.4f}" if "val_calibrated" in r
-                      else "not measured (an older run)")
         lines.append(f"| {r['label']} | {r['parameters']:,} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} | "
-                     f"{r['series'][0]} / {r['series'][1]} | {r['val'] - r['series'][1]:+.4f} | {calibrated} |")
+                     f"{r['series'][0]} / {r['series'][1]} | {r['val'] - r['series'][1]:+.4f} | "
+                     f"{r['train_calibrated']:.4f} / {r['val_calibrated']:.4f} | "
+                     f"{r['train_averaged']:.4f} / {r['val_averaged']:.4f} |")
     return "\n".join(lines)
 
 
@@ -98,8 +106,8 @@ def main(argv=None) -> dict:
     for stage in args.stage or STAGES:
         rows[stage] = run_stage(stage, args.steps)
         record(stage, rows[stage], out_dir)
-        print(stage, {k: rows[stage][k] for k in ("parameters", "train", "val", "val_calibrated", "series", "seconds")},
-              flush=True)
+        shown = ("parameters", "train", "val", "val_calibrated", "val_averaged", "series", "seconds")
+        print(stage, {k: rows[stage][k] for k in shown}, flush=True)
     return rows
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from zh.models.activations import calibrate_batchnorm, mlp, train
+from zh.models.activations import ParameterAverage, calibrate_batchnorm, mlp, train
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
 from script_loader import load_script
@@ -154,6 +154,27 @@ def test_calibrate_batchnorm_uses_the_running_buffers_convention(unbiased):
     assert torch.allclose(bn.running_mean, bn_input.mean(0)) and torch.allclose(bn.running_var, bn_input.var(0))
 
 
+def test_parameter_average_is_the_mean_of_the_iterates_after_start():
+    layers = mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    X, Y = torch.randint(0, 27, (200, 3), generator=g), torch.randint(0, 27, (200,), generator=g)
+    seen = []
+    average = ParameterAverage(layers.parameters(), start=6)
+
+    def on_step(lr, params, grads):
+        average(lr, params, grads)
+        seen.append([p.detach().clone() for p in params])
+
+    train(layers, X, Y, 10, batch_size=16, lr=0.1, generator=g, on_step=on_step)
+    assert average.count == 4
+    expected = [torch.stack([step[i] for step in seen[6:]]).mean(0) for i in range(len(seen[0]))]
+    average.apply()
+    for p, e in zip(layers.parameters(), expected):
+        torch.testing.assert_close(p, e)
+    with pytest.raises(ValueError, match="no step after step 50 was averaged"):
+        ParameterAverage(layers.parameters(), start=50).apply()
+
+
 def test_train_wavenet_quick(tmp_path):
     rows = load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "bnfix"])
     load_script("train_wavenet").main(["--quick", "--out-dir", str(tmp_path), "--stage", "context3"])
@@ -161,6 +182,7 @@ def test_train_wavenet_quick(tmp_path):
     assert list(saved["stages"]) == ["context3", "bnfix"]  # both rows kept, in the series' order
     assert rows["bnfix"]["parameters"] == 22_397 and rows["bnfix"]["val"] < 3.0
     assert rows["bnfix"]["val_calibrated"] < 3.0 and rows["bnfix"]["val_calibrated"] != rows["bnfix"]["val"]
+    assert rows["bnfix"]["val_averaged"] < 3.0 and rows["bnfix"]["val_averaged"] != rows["bnfix"]["val_calibrated"]
     assert saved["stages"]["bnfix"]["curve"]["every"] == 1 and len(saved["stages"]["bnfix"]["curve"]["loss"]) == 300
     table = (tmp_path / "train_wavenet.md").read_text()
     assert "| BatchNorm bug fixed | 22,397 | 300 |" in table and "not run yet" in table

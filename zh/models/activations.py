@@ -5,8 +5,9 @@ Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 ``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
 initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
 scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
-learning rate) and ``calibrate_batchnorm`` the step after it; the ``*_histograms`` and
-``update_ratio_plot`` functions draw the figures that show whether a network is healthy.
+learning rate); ``ParameterAverage`` and ``calibrate_batchnorm`` are two steps after it. The
+``*_histograms`` and ``update_ratio_plot`` functions draw the figures that show whether a network
+is healthy.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def train(
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
         **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the lecture's step decay),
-            ``generator``, as for `zh.models.training.sgd`.
+            ``generator``, ``on_step`` (e.g. a `ParameterAverage`; replaced by the recorder when
+            ``diagnostics``), as for `zh.models.training.sgd`.
 
     Returns:
         ``{"loss": [minibatch loss per step], "ud": [[log10(update std / data std) per parameter] per step]}``
@@ -118,7 +120,9 @@ def train(
 
     model.train()
     kwargs.setdefault("decay_at", 0.5)
-    lossi = sgd(params, grads_of, X, Y, steps, on_step=record if diagnostics else None, **kwargs)
+    if diagnostics:
+        kwargs["on_step"] = record
+    lossi = sgd(params, grads_of, X, Y, steps, **kwargs)
     return {"loss": lossi, "ud": ud}
 
 
@@ -127,6 +131,46 @@ def split_loss(model: Sequential, X: torch.Tensor, Y: torch.Tensor) -> float:
     """Mean cross-entropy of ``model`` on a whole split, in eval mode (BatchNorm uses its running statistics)."""
     with eval_mode(model):
         return F.cross_entropy(model(X), Y).item()
+
+
+# --8<-- [start:parameter_average]
+class ParameterAverage:
+    """The mean of the parameters over the training steps after ``start``: stochastic weight averaging.
+
+    Izmailov et al. (2018), *Averaging Weights Leads to Wider Optima and Better Generalization*:
+    at a constant learning rate SGD's iterates keep moving around a region of low loss, and their
+    average lies nearer its middle than any one of them. Pass it as ``train``'s ``on_step``; after
+    training, `apply` puts the average into the parameters. BatchNorm's running statistics were
+    measured for the last iterates, not for their average: recompute them with
+    `calibrate_batchnorm` before evaluating.
+
+    Args:
+        params: The tensors being trained (``model.parameters()``).
+        start: Steps to skip before averaging (e.g. the steps before the learning rate is lowered).
+    """
+
+    def __init__(self, params: list[torch.Tensor], start: int):
+        self.params, self.start = params, start
+        self.steps = self.count = 0
+        self.mean = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def __call__(self, lr: float, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        """After each update (``sgd``'s ``on_step``): fold the new parameters into the running mean."""
+        self.steps += 1
+        if self.steps > self.start:
+            self.count += 1
+            for mean, p in zip(self.mean, self.params):
+                mean.add_((p - mean) / self.count)  # incremental mean: no sum that grows with the steps
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        """Overwrite the parameters with their average (in place)."""
+        if self.count == 0:
+            raise ValueError(f"no step after step {self.start} was averaged (ran {self.steps} steps)")
+        for mean, p in zip(self.mean, self.params):
+            p.copy_(mean)
+# --8<-- [end:parameter_average]
 
 
 # --8<-- [start:calibrate_batchnorm]
