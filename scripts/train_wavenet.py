@@ -80,10 +80,10 @@ def table(rows: dict) -> str:
             lines.append(f"| {STAGES[stage][0]} | | | not run yet | | {' / '.join(map(str, STAGES[stage][3]))} | | | |")
             continue
         r = rows[stage]
+        after = [f"{r[f'train_{k}']:.4f} / {r[f'val_{k}']:.4f}" if f"val_{k}" in r else "not measured (an older run)"
+                 for k in ("calibrated", "averaged")]
         lines.append(f"| {r['label']} | {r['parameters']:,} | {r['steps']:,} | {r['train']:.4f} | {r['val']:.4f} | "
-                     f"{r['series'][0]} / {r['series'][1]} | {r['val'] - r['series'][1]:+.4f} | "
-                     f"{r['train_calibrated']:.4f} / {r['val_calibrated']:.4f} | "
-                     f"{r['train_averaged']:.4f} / {r['val_averaged']:.4f} |")
+                     f"{r['series'][0]} / {r['series'][1]} | {r['val'] - r['series'][1]:+.4f} | {' | '.join(after)} |")
     return "\n".join(lines)
 
 
