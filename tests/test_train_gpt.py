@@ -100,7 +100,8 @@ def test_committed_runs_are_full_runs_of_their_presets():
     """
     runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
     assert {"nanogpt-cpu", "best"} <= set(runs)
-    variants = {"best-dropout-0.1": {"dropout": 0.1}}
+    context_128 = {"block_size": 128, "batch_size": 16}
+    variants = {"best-context-128": context_128, "best-context-128-dropout-0.1": {**context_128, "dropout": 0.1}}
     assert set(runs) - {"nanogpt-cpu", "best"} <= set(variants)
     for name, run in runs.items():
         preset = {**train_gpt.PRESETS[run["preset"]], **variants.get(name, {})}
