@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where the results files go")
     parser.add_argument("makemore_args", nargs="*", help="options passed on to zh makemore")
     args = parser.parse_args(argv)
+    if any(a == "--work-dir" or a.startswith("--work-dir=") for a in args.makemore_args):
+        parser.error("give --work-dir before '--': it is this script's option too, the folder it reads the "
+                     "trained model from")
     work_dir = Path(args.work_dir or f"checkpoints/makemore-{args.type}")
     names = data_path("names.txt")
     command = [str(names), "--type", args.type, "--work-dir", str(work_dir), *args.makemore_args]
