@@ -101,6 +101,32 @@ def make_optimizer(model: nn.Module, args) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=args.lr, betas=(args.beta1, args.beta2))
 
 
+def start_run(kind: type[nn.Module], config, args) -> tuple[nn.Module, torch.optim.AdamW, dict, int, list]:
+    """The model, its optimizer and random sources: fresh from ``args.seed``, or resumed from ``args.checkpoint``.
+
+    Seeded, so every process of a data-parallel run starts from the same weights and draws the
+    same global batches (each keeps its own slice, see `DataParallel`).
+
+    Returns:
+        ``(model, optimizer, generators, step, history)``; ``step`` and ``history`` are 0 and
+        ``[]`` for a fresh run.
+    """
+    torch.manual_seed(args.seed)
+    model = kind(config).to(device=args.device, dtype=getattr(torch, args.dtype))
+    optimizer = make_optimizer(model, args)
+    generators = {"batch": torch.Generator().manual_seed(args.seed),
+                  "eval": torch.Generator().manual_seed(args.seed + 1)}
+    step, history = 0, []
+    if args.resume:
+        state = load_checkpoint(args.checkpoint, config)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        for k, g in generators.items():
+            g.set_state(state["generators"][k])
+    return model, optimizer, generators, step, history
+
+
 def save_checkpoint(path: Path, model: nn.Module, optimizer, step: int, history: list, generators: dict,
                     args, **extra) -> None:
     """Model, optimizer, step, history and random state in one file, written atomically."""

@@ -60,19 +60,7 @@ def main(argv=None) -> dict | None:
     train, val = train.to(args.device), val.to(args.device)
     mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
     config = GPTConfig(vocab_size=len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS})
-    torch.manual_seed(args.seed)
-    model = BERT(config).to(device=args.device, dtype=getattr(torch, args.dtype))
-    optimizer = lm.make_optimizer(model, args)
-    generators = {"batch": torch.Generator().manual_seed(args.seed),
-                  "eval": torch.Generator().manual_seed(args.seed + 1)}
-    step, history = 0, []
-    if args.resume:
-        state = lm.load_checkpoint(args.checkpoint, config)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state["history"]
-        for k, g in generators.items():
-            g.set_state(state["generators"][k])
+    model, optimizer, generators, step, history = lm.start_run(BERT, config, args)
     procs.wrap(model)
 
     def batch(data: torch.Tensor, generator: torch.Generator):

@@ -109,25 +109,11 @@ def main(argv=None) -> dict | None:
     torch.set_num_threads(args.threads)
     procs = lm.DataParallel(args)
     master = procs.master
-    dtype = getattr(torch, args.dtype)
     load_start = lm.loadavg()
 
     chars, train, val = shakespeare_splits(args.device)
     config = GPTConfig(vocab_size=len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS})
-    torch.manual_seed(args.seed)  # the same initial weights in every process
-    model = GPT(config).to(device=args.device, dtype=dtype)
-    optimizer = lm.make_optimizer(model, args)
-    # every process draws the same global batch and keeps its own slice of it
-    generators = {"batch": torch.Generator().manual_seed(args.seed),
-                  "eval": torch.Generator().manual_seed(args.seed + 1)}
-    step, history = 0, []
-    if args.resume:
-        state = lm.load_checkpoint(args.checkpoint, config)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state["history"]
-        for k, g in generators.items():
-            g.set_state(state["generators"][k])
+    model, optimizer, generators, step, history = lm.start_run(GPT, config, args)
     procs.wrap(model)
 
     def batch(data: torch.Tensor, generator: torch.Generator):
