@@ -100,8 +100,11 @@ def test_committed_runs_are_full_runs_of_their_presets():
     """
     runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
     assert {"nanogpt-cpu", "best"} <= set(runs)
-    context_128 = {"block_size": 128, "batch_size": 16}
-    variants = {"best-context-128": context_128, "best-context-128-dropout-0.1": {**context_128, "dropout": 0.1}}
+    # the runs before bfloat16 autocast, with the evaluation every 250 steps they had
+    float32 = {"bf16": False, "eval_interval": 250}
+    context_128 = {**float32, "block_size": 128, "batch_size": 16}
+    variants = {"best-float32": float32, "best-float32-context-128": context_128,
+                "best-float32-context-128-dropout-0.1": {**context_128, "dropout": 0.1}}
     assert set(runs) - {"nanogpt-cpu", "best"} <= set(variants)
     for name, run in runs.items():
         preset = {**train_gpt.PRESETS[run["preset"]], **variants.get(name, {})}
