@@ -287,3 +287,37 @@ def test_interrupt_with_a_foreign_file_says_so(makemore, tmp_path, names_file, m
     monkeypatch.setattr(zh.makemore, "read_items", interrupt)
     proc = makemore(names_file, "--work-dir", tmp_path)
     assert proc.returncode == 130 and "not a zh makemore checkpoint" in proc.stderr
+
+
+def test_average_last_saves_the_mean_of_the_last_iterates(makemore, tmp_path, names_file, monkeypatch):
+    """--average-last 0.5 of 40 steps: the checkpoint holds the mean of the weights after steps 21..40."""
+    import zh.makemore as mm
+
+    iterates = []
+
+    class Recording(mm.ParameterAverage):
+        def __call__(self, lr, params, grads):
+            super().__call__(lr, params, grads)
+            iterates.append([p.detach().clone() for p in self.params])
+
+    monkeypatch.setattr(mm, "ParameterAverage", Recording)
+    work = tmp_path / "run"
+    run = makemore(names_file, "--type", "transformer", "--work-dir", work, "--n-layer", 1, "--n-embd", 16,
+                   "--learning-rate", 3e-3, "--average-last", 0.5, "--max-steps", 40, "--eval-every", 20)
+    assert run.returncode == 0, run.stderr
+    first = next(line for line in run.stdout.splitlines() if line.startswith("step 20:"))
+    assert "averaged" not in first  # nothing is averaged before the last half
+    assert "step 40: train loss" in run.stdout and "(weights averaged over the last 20 steps)" in run.stdout
+    ckpt = load_checkpoint(work / "model.pt")
+    assert ckpt["step"] == 40 and len(iterates) == 40
+    model = MODELS["transformer"].build(MODELS["transformer"].config(**ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    for i, p in enumerate(model.parameters()):
+        torch.testing.assert_close(p.detach(), torch.stack([step[i] for step in iterates[20:]]).mean(0))
+    assert not torch.equal(next(model.parameters()), iterates[-1][0])  # the average, not the last step
+
+
+def test_average_last_refuses_batchnorm_models(makemore, tmp_path, names_file):
+    proc = makemore(names_file, "--type", "wavenet", "--work-dir", tmp_path / "w", "--average-last", 0.3, *FEW)
+    assert_clean_error(proc, "--average-last", "BatchNorm", "--type transformer")
+    assert not (tmp_path / "w" / "model.pt").exists()

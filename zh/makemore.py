@@ -17,6 +17,7 @@ validation loss beats the one it records, so a worse run never replaces a better
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import math
 import os
@@ -29,6 +30,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from zh.data import CharVocab, split_words
+from zh.models.activations import ParameterAverage
 from zh.models.bigram import Bigram, BigramConfig
 from zh.models.mlp import MLP, MLPConfig
 from zh.models.sampling import sample_words
@@ -106,6 +108,9 @@ class TrainOptions:
         "help": "learning rate at the last step, as a fraction of --learning-rate, reached by a cosine "
                 "(1: constant)", "check": "a number from 0 to 1"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay", "check": NON_NEGATIVE})
+    average_last: float = field(default=0.0, metadata={
+        "help": "average the weights over this last fraction of the steps (stochastic weight averaging; 0: "
+                "off); evaluations and the checkpoint then use the average", "check": "a number from 0 to 1"})
     num_samples: int = field(default=10, metadata={"help": "samples printed at the end", "check": POSITIVE})
     temperature: float = field(default=1.0, metadata={
         "help": "divides the logits when sampling: below 1 safer, above 1 wilder", "check": "a finite number above 0"})
@@ -338,6 +343,13 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
             group.update(lr=args.learning_rate, weight_decay=args.weight_decay)
     best = ckpt["val_loss"] if ckpt is not None else math.inf
     start = ckpt["step"] if args.resume else 0
+    average = None
+    if args.average_last:
+        if any(name.endswith("running_mean") for name, _ in model.named_buffers()):
+            raise CLIError(f"--average-last: the {setup.model_type} model has BatchNorm layers, whose running "
+                           "statistics would not match the averaged weights; use it with a model without "
+                           "BatchNorm (e.g. --type transformer)")
+        average = ParameterAverage(list(model.parameters()), start=round(args.max_steps * (1 - args.average_last)))
     params = sum(p.numel() for p in model.parameters())
     print(f"{setup.model_type}: {params:,} parameters; {len(setup.vocab)} characters; "
           f"{len(train_items):,} train / {len(val_items):,} val items")
@@ -355,17 +367,24 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if average is not None:
+            average(group["lr"], [], [])
         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         done = step + 1
         if done % args.eval_every and done != start + args.max_steps:
             continue
-        train_loss, val_loss = mean_loss(model, Xtr, Ytr), mean_loss(model, Xva, Yva)
-        message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}"
+        evaluated, averaged = model, ""
+        if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
+            evaluated = copy.deepcopy(model)
+            average.apply(evaluated.parameters())
+            averaged = f" (weights averaged over the last {average.count:,} steps)"
+        train_loss, val_loss = mean_loss(evaluated, Xtr, Ytr), mean_loss(evaluated, Xva, Yva)
+        message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
         if val_loss < best:
             best = val_loss
             _save(ckpt_path, {
                 "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
-                "vocab": list(setup.vocab.itos), "state_dict": model.state_dict(),
+                "vocab": list(setup.vocab.itos), "state_dict": evaluated.state_dict(),
                 "optimizer": optimizer.state_dict(), "step": done,
                 "train_loss": train_loss, "val_loss": val_loss,
             })

@@ -164,11 +164,11 @@ class ParameterAverage:
                 mean.add_((p - mean) / self.count)  # incremental mean: no sum that grows with the steps
 
     @torch.no_grad()
-    def apply(self) -> None:
-        """Overwrite the parameters with their average (in place)."""
+    def apply(self, params: list[torch.Tensor] | None = None) -> None:
+        """Overwrite the parameters with their average (in place); or ``params``, those of a copy of the model."""
         if self.count == 0:
             raise ValueError(f"no step after step {self.start} was averaged (ran {self.steps} steps)")
-        for mean, p in zip(self.mean, self.params):
+        for mean, p in zip(self.mean, self.params if params is None else list(params), strict=True):
             p.copy_(mean)
 # --8<-- [end:parameter_average]
 

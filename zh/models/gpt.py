@@ -43,6 +43,9 @@ class GPTConfig:
     n_embd: int = field(default=128, metadata={"help": "Width of the residual stream (the embedding size)."})
     dropout: float = field(default=0.0, metadata={
         "help": "Probability of zeroing an activation during training (0 turns dropout off)."})
+    attn_dropout: float | None = field(default=None, metadata={
+        "help": "Dropout on the attention weights alone (None: the same as dropout). On a CPU it is the "
+                "costly one: a random number for every pair of positions."})
     bias: bool = field(default=True, metadata={"help": "Whether the Linear and LayerNorm layers have a bias."})
     # --8<-- [end:config]
 
@@ -56,8 +59,10 @@ class GPTConfig:
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
                 f"each head gets n_embd // n_head dimensions"
             )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout is a probability in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "attn_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise ValueError(f"{name} is a probability in [0, 1), got {value!r}")
 
 
 # --8<-- [start:attention]
@@ -160,10 +165,11 @@ class SelfAttention(nn.Module):
 
     def __init__(self, config: GPTConfig, causal: bool = True):
         super().__init__()
-        self.n_head, self.causal, self.dropout = config.n_head, causal, config.dropout
+        self.n_head, self.causal = config.n_head, causal
+        self.dropout = config.dropout if config.attn_dropout is None else config.attn_dropout  # on the weights
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # all heads' q, k, v at once
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)  # mixes the heads' outputs
-        self.attn_dropout = nn.Dropout(config.dropout)
+        self.attn_dropout = nn.Dropout(self.dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
         self.fast, self.record, self.probs = True, False, None
 
