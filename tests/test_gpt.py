@@ -163,6 +163,7 @@ def test_dropout_is_off_in_eval_mode():
         (dict(n_layer=0), "n_layer must be a whole number >= 1"),
         (dict(block_size=2.5), "block_size must be a whole number"),
         (dict(dropout=1.0), "dropout is a probability"),
+        (dict(attn_dropout=-0.1), "attn_dropout is a probability"),
     ],
 )
 def test_config_rejects_bad_shapes(changes, words):

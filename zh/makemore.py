@@ -171,7 +171,10 @@ def _option(name: str) -> str:
 
 
 def _kind(f: dataclasses.Field) -> type:
-    return f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool}[f.type]
+    """The type an option of field ``f`` parses to (an optional field's ``X | None`` gives ``X``)."""
+    if isinstance(f.type, type):
+        return f.type
+    return {"int": int, "float": float, "bool": bool}[f.type.removesuffix(" | None")]
 
 
 def config_fields() -> dict[str, dataclasses.Field]:

@@ -44,8 +44,8 @@ class GPTConfig:
     dropout: float = field(default=0.0, metadata={
         "help": "Probability of zeroing an activation during training (0 turns dropout off)."})
     attn_dropout: float | None = field(default=None, metadata={
-        "help": "Dropout on the attention weights alone (None: the same as dropout). On a CPU it is the "
-                "costly one: a random number for every pair of positions."})
+        "help": "Dropout on the attention weights alone (default: the same as dropout). On a CPU it is "
+                "the costly one: a random number for every pair of positions."})
     bias: bool = field(default=True, metadata={"help": "Whether the Linear and LayerNorm layers have a bias."})
     # --8<-- [end:config]
 
