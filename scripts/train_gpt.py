@@ -41,14 +41,15 @@ PRESETS = {
     "nanogpt-cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000,
                         lr=1e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
                         dropout=0.0, attn_dropout=0.0, eval_interval=250, eval_iters=20, bf16=False),
-    # lr chosen by 300-step trials of 1e-3 / 2e-3 / 3e-3 (val 2.381 / 2.349 / 2.333); trained for a time budget.
-    # Context 256 (2,048 characters a step, as 16 x 128) beat 128; dropout 0.1 made the 14 minutes end worse
-    # (the runs "best-float32-context-128" and "...-dropout-0.1" in docs/results/train_gpt.md). bfloat16 autocast
-    # made steps ~1.4x faster at the same loss (the matrix products run on the CPU's AMX units); an evaluation
-    # (~3 s) every 500 steps instead of 250 leaves more of the budget to training.
+    # Chosen by full runs of the budget, each a row of docs/results/train_gpt.md named after what it changed:
+    # lr 3e-3 by 300-step trials of 1e-3 / 2e-3 / 3e-3 (val 2.381 / 2.349 / 2.333); context 256 (2,048 characters a
+    # step, as 16 x 128) beat 128. bfloat16 autocast makes a step ~1.4x faster (the matrix products run on the
+    # CPU's AMX units) and an evaluation (~3 s) every 500 steps leaves more of the budget to training; with the
+    # extra steps the model overfits unless dropout 0.1 is on, and only outside attention: on the attention
+    # weights it costs a third of the steps.
     "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=256, batch_size=8, max_iters=1_000_000,
                  lr=3e-3, min_lr=3e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
-                 dropout=0.0, attn_dropout=0.0, eval_interval=500, eval_iters=20, time_budget=840.0, bf16=True),
+                 dropout=0.1, attn_dropout=0.0, eval_interval=500, eval_iters=20, time_budget=840.0, bf16=True),
 }
 QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=20, warmup=5,
              eval_interval=10, eval_iters=2)
@@ -57,7 +58,8 @@ ATTENTION_TEXT = "BAPTISTA:\nGood morrow, neighbour Gremio."
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "attn_dropout")
 # the table's columns (scripts/lm_training.py: write_runs) between the steps and the load average
 COLUMNS = [
-    ("dropout", "---:", lambda r: f"{r['config']['dropout']:g}"),
+    ("dropout", "---", lambda r: f"{r['config']['dropout']:g}" + (
+        f" (attention {r['config']['attn_dropout']:g})" if r["config"]["attn_dropout"] != r["config"]["dropout"] else "")),
     ("matmuls", "---", lambda r: "bfloat16" if r["settings"].get("bf16") else "float32"),
     ("train", "---:", lambda r: f"{r['train']:.4f}"),
     ("val", "---:", lambda r: f"{r['val']:.4f}"),

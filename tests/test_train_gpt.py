@@ -100,11 +100,12 @@ def test_committed_runs_are_full_runs_of_their_presets():
     """
     runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
     assert {"nanogpt-cpu", "best"} <= set(runs)
-    # the runs before bfloat16 autocast, with the evaluation every 250 steps they had
-    float32 = {"bf16": False, "eval_interval": 250}
+    no_dropout, float32 = {"dropout": 0.0}, {"bf16": False, "eval_interval": 250}
     context_128 = {**float32, "block_size": 128, "batch_size": 16}
-    variants = {"best-float32": float32, "best-float32-context-128": context_128,
-                "best-float32-context-128-dropout-0.1": {**context_128, "dropout": 0.1}}
+    variants = {"best-no-dropout": no_dropout, "best-width-192": {"n_embd": 192, "lr": 2e-3, "min_lr": 2e-4},
+                "best-float32-no-dropout": {**float32, **no_dropout},
+                "best-float32-no-dropout-context-128": {**context_128, **no_dropout},
+                "best-float32-context-128-attn-dropout-0.1": {**context_128, "attn_dropout": 0.1}}
     assert set(runs) - {"nanogpt-cpu", "best"} <= set(variants)
     for name, run in runs.items():
         preset = {**train_gpt.PRESETS[run["preset"]], **variants.get(name, {})}
@@ -118,4 +119,4 @@ def test_committed_runs_are_full_runs_of_their_presets():
     assert nano["steps"] == 2000 and nano["params"] == 809_856
     assert nano["val_full"] <= 1.89  # nanoGPT's own train.py: 1.886 (its estimate on 20 batches)
     assert best["train_seconds"] <= 900 and best["wall_seconds"] <= 900
-    assert best["val_full"] < 1.543  # nanoGPT's larger CPU setting, 754 s on this machine
+    assert best["val_full"] <= 1.50 < 1.543  # the target; nanoGPT's larger CPU setting reached 1.543 in 754 s here
