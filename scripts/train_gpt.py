@@ -58,8 +58,7 @@ ATTENTION_TEXT = "BAPTISTA:\nGood morrow, neighbour Gremio."
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "attn_dropout")
 # the table's columns (scripts/lm_training.py: write_runs) between the steps and the load average
 COLUMNS = [
-    ("dropout", "---", lambda r: f"{r['config']['dropout']:g}" + (
-        f" (attention {r['config']['attn_dropout']:g})" if r["config"]["attn_dropout"] != r["config"]["dropout"] else "")),
+    ("dropout", "---", lambda r: dropout_cell(r["config"])),
     ("matmuls", "---", lambda r: "bfloat16" if r["settings"].get("bf16") else "float32"),
     ("train", "---:", lambda r: f"{r['train']:.4f}"),
     ("val", "---:", lambda r: f"{r['val']:.4f}"),
@@ -67,6 +66,12 @@ COLUMNS = [
     ("training time", "---:", lambda r: f"{r['train_seconds']:.0f} s"),
     ("processes × threads", "---", lambda r: f"{r['processes']} × {r['threads']}"),
 ]
+
+
+def dropout_cell(config: dict) -> str:
+    """The table's dropout: one rate, or two when the attention weights get their own."""
+    rate, attn = config["dropout"], config["attn_dropout"]
+    return f"{rate:g}" if attn == rate else f"{rate:g} (attention {attn:g})"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
