@@ -302,6 +302,7 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
             save_checkpoint(args.checkpoint, model, optimizer, at, history, generators, args)
 
     progress = None
+    autocast_device = torch.device(args.device).type
     while step < min(args.max_iters, args.stop_at or args.max_iters):
         if master and step % args.eval_interval == 0 and (not history or history[-1]["step"] != step):
             evaluate_and_save(step)
@@ -314,7 +315,7 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args, progress)
         x, y = batch(train_data, generators["batch"])
-        with torch.autocast(device_type=torch.device(args.device).type, dtype=torch.bfloat16, enabled=args.bf16):
+        with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=args.bf16):
             loss = loss_of(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -371,7 +371,7 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
         loss.backward()
         optimizer.step()
         if average is not None:
-            average(group["lr"], [], [])
+            average(optimizer.param_groups[0]["lr"], [], [])
         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         done = step + 1
         if done % args.eval_every and done != start + args.max_steps:

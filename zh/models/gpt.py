@@ -166,10 +166,9 @@ class SelfAttention(nn.Module):
     def __init__(self, config: GPTConfig, causal: bool = True):
         super().__init__()
         self.n_head, self.causal = config.n_head, causal
-        self.dropout = config.dropout if config.attn_dropout is None else config.attn_dropout  # on the weights
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # all heads' q, k, v at once
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)  # mixes the heads' outputs
-        self.attn_dropout = nn.Dropout(self.dropout)
+        self.attn_dropout = nn.Dropout(config.dropout if config.attn_dropout is None else config.attn_dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
         self.fast, self.record, self.probs = True, False, None
 
@@ -183,7 +182,7 @@ class SelfAttention(nn.Module):
         T_k = k.size(2)
         mask = causal_mask(T, T_k, x.device) if self.causal and T > 1 else None  # one new query sees everything
         if self.fast and not self.record:
-            p = self.dropout if self.training else 0.0
+            p = self.attn_dropout.p if self.training else 0.0  # the kernel drops the weights itself
             if T == T_k and mask is not None:  # the plain triangle: let the kernel skip the hidden half
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             else:
