@@ -2,7 +2,9 @@
 
 Every fence whose info string is exactly ``python`` runs, in page order, in one namespace per
 page; ``<!-- invisible-code-block: python -->`` comments hold checks hidden from readers;
-``<!-- skip: next -->`` and ``<!-- clear-namespace -->`` are sybil's usual directives. A comment
+``<!-- skip: next -->`` and ``<!-- clear-namespace -->`` are sybil's usual directives. A block
+inside an exercise's solution (``??? success "..."``) fails if it prints a failed self-check
+(a line starting ``✗``, from ``zh.exercises.check``). A comment
 ``<!-- figure: EXPR | caption -->`` on a line of its own is a step too: ``EXPR`` is evaluated at
 that point and must be a graphviz graph or a matplotlib figure (or Axes), rendered to SVG, or
 ``None`` for a figure that has no data yet (nothing is shown).
@@ -35,6 +37,8 @@ from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, 
 
 # The same pattern finds the figure steps here and replaces them in the build.
 FIGURE = re.compile(r"^<!-- figure: (?P<expr>.+?)(?:\s+\|\s+(?P<caption>.+?))?\s*-->[ \t]*$", re.M)
+# An exercise's worked solution: a collapsed pymdownx.details block, with everything indented under it.
+SOLUTION = re.compile(r'^\?\?\? success "[^"\n]*"[ \t]*\n(?:[ \t]*\n| {4}.*(?:\n|$))*', re.M)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Absolute: sybil resolves a relative path against this file's folder (tools/), not the repo root.
@@ -157,6 +161,11 @@ class Page(Document):
         except BaseException:
             self._failed = True
             raise
+        if any(s.start() < example.start < s.end() for s in SOLUTION.finditer(self.text)):
+            failed = [line for line in out.getvalue().splitlines() if line.startswith("✗ ")]
+            if failed:  # a worked solution must pass its own self-check
+                self._failed = True
+                raise AssertionError(f"a solution's self-check failed: {failed[0]}")
         self._finished(example, out.getvalue())
 
     def _finished(self, example: Example, printed: str) -> None:

@@ -1,0 +1,1 @@
+"""Reference answers to the exercises of the attention pages (see ``zh.exercises``)."""

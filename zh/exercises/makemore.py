@@ -1,0 +1,1 @@
+"""Reference answers to the exercises of the makemore pages (see ``zh.exercises``)."""
