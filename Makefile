@@ -2,7 +2,7 @@
 #   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
 #   make test    lint (ruff), then run every test: tests/, every code block of docs/**/*.md, a strict
 #                site build, and every page of that build in a real browser
-# Both create or refresh .venv first (tools/setup.sh).
+# Both create or refresh .venv first (tools/setup.sh), with what that command needs.
 
 BIN := .venv/bin
 export MPLBACKEND := Agg
@@ -13,22 +13,25 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: serve test build setup clean
 
-serve: setup
+serve:
+	@tools/setup.sh serve
 	$(BIN)/mkdocs serve
 
 # One execution of the pages: pytest records what each page printed and drew (.cache/pages/), the
 # build shows those records, and the browser test opens the very site that was built.
-test: setup
+test:
+	@tools/setup.sh test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py
 	$(BIN)/mkdocs build --strict
 	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
 
-build: setup
+build:
+	@tools/setup.sh serve
 	$(BIN)/mkdocs build --strict
 
 setup:
-	@tools/setup.sh
+	@tools/setup.sh test
 
 clean:
 	rm -rf site .venv .cache/pages .cache/notebooks

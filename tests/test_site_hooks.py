@@ -4,6 +4,7 @@ Figures come from the page's own objects; what a visible block prints is shown u
 (pytest's) serves the build; an edit is never shown stale; failures stop the build with page and line.
 """
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from sybil_pages import load_record, make_sybil, sources_digest  # noqa: E402
+from sybil_pages import EXECUTOR, load_record, make_sybil, page_dependencies, page_key, sources_digest  # noqa: E402
 
 FIGURES = '''# A page
 
@@ -159,12 +160,62 @@ def test_a_partial_or_failing_run_records_nothing(project):
     assert load_record(project / "docs" / "index.md") is None
 
 
-def test_the_record_key_follows_every_source_file(tmp_path):
+def test_the_notebook_key_follows_every_source_file(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
     before = sources_digest([tmp_path / "pkg"])
     (tmp_path / "pkg" / "a.py").write_text("A = 2\n")
     assert sources_digest([tmp_path / "pkg"]) != before
+
+
+@pytest.fixture(scope="module")
+def copy_of_the_site(tmp_path_factory):
+    """zh/, docs/ and the executor's files, copied: a place to edit a module and see which records go stale."""
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(ROOT / "zh", root / "zh", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("vendor"))
+    for file in EXECUTOR:
+        (root / file.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(file, root / file.relative_to(ROOT))
+    return root
+
+
+def keys(root):
+    pages = sorted(p for p in (root / "docs").rglob("*.md") if "results" not in p.parts)
+    return {p.relative_to(root / "docs").as_posix(): page_key(p, p.read_text(encoding="utf-8"), root) for p in pages}
+
+
+def stale_after(root, file, edit):
+    before = keys(root)
+    original = (root / file).read_text(encoding="utf-8")
+    (root / file).write_text(edit(original), encoding="utf-8")
+    try:
+        after = keys(root)
+    finally:
+        (root / file).write_text(original, encoding="utf-8")
+    return {page for page in before if before[page] != after[page]}
+
+
+def test_editing_a_module_reruns_only_the_pages_that_import_it(copy_of_the_site):
+    cuda_pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs" / "cuda").glob("*.md")}
+    assert stale_after(copy_of_the_site, "zh/cuda/matmul.py", lambda s: s + "\n# an edit\n") == cuda_pages
+    engine = stale_after(copy_of_the_site, "zh/engine.py", lambda s: s + "\n# an edit\n")
+    assert "micrograd/value.md" in engine and not any(p.startswith(("cuda/", "tokenizer/")) for p in engine)
+    # a module imported inside a function counts: the results a page reads through zh count too
+    assert stale_after(copy_of_the_site, "docs/results/train_gpt.json", lambda s: s + " ") >= {"attention/gpt.md"}
+
+
+def test_editing_a_paragraph_reruns_that_page_only(copy_of_the_site):
+    edit = lambda s: s.replace("\n\n", "\n\nA new paragraph.\n\n", 1)  # noqa: E731
+    assert stale_after(copy_of_the_site, "docs/makemore/mlp.md", edit) == {"makemore/mlp.md"}
+
+
+def test_a_page_depends_on_what_its_imports_import(copy_of_the_site):
+    page = copy_of_the_site / "docs" / "micrograd" / "value.md"
+    files = page_dependencies(page, page.read_text(), copy_of_the_site)
+    deps = {f.relative_to(copy_of_the_site).as_posix() for f in files}
+    assert {"zh/__init__.py", "zh/engine.py"} <= deps
+    assert not any(d.startswith(("zh/cuda", "zh/tokenizer", "zh/models")) for d in deps)
 
 
 def test_pages_are_pytest_items_with_figures_as_steps(project):

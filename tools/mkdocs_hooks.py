@@ -14,51 +14,77 @@ graphviz graph or a matplotlib figure, is added to the site next to the page
 not exist yet) shows nothing, no empty frame.
 
 Both come from the record of the page's last complete run (``sybil_pages.load_record``), written
-by pytest: the build executes nothing a test run just executed. On a miss (the page, the package
-or the results changed since, or ``mkdocs serve`` without a test run) the hook runs the page itself,
-exactly as the tests do, and a failing block stops the build with the page and line.
+by pytest: the build executes nothing a test run just executed. On a miss (the page or what it
+imports or reads changed since, or ``mkdocs serve`` without a test run) the hook runs the page
+itself, exactly as the tests do, the missing pages in parallel in fresh processes, logging each page
+and its time; a failing block stops the build with the page and line.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 import os
 import re
 import shutil
 import sys
-from contextlib import redirect_stdout
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
-from unittest import SkipTest
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-sys.path.insert(0, str(Path(__file__).parent))
-from sybil_pages import FIGURE, ROOT, load_record, sources_digest, sybil  # noqa: E402
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+from sybil_pages import FIGURE, ROOT, execute_page, load_record, sources_digest, sybil  # noqa: E402
 
+log = logging.getLogger("mkdocs.hooks.zh")
 _pages: dict[str, tuple[str, dict, dict[int, str | None]]] = {}  # src_uri -> (text, record, figure offset -> uri)
+_last_seconds: dict[str, float] = {}  # page path -> how long its last run took (longest first next time)
 
 
-def run_page(path: Path) -> dict | None:
-    """The page's record: the last complete run's, or a fresh run's. None for a page without code."""
-    text = path.read_text(encoding="utf-8")
-    record = load_record(path, text)
-    if record is not None:
-        return record
-    document = sybil.parse(path)
-    if not document.regions:
-        return None
-    with redirect_stdout(io.StringIO()):  # recorded, not echoed into the build's log
-        for example in document:
-            try:
-                example.evaluate()
-            except SkipTest:
-                continue
-            except Exception as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-                raise PluginError(f"{path}, line {example.line}: a code block failed: {failure}") from exc
-    return document.record
+def has_code(path: Path) -> bool:
+    """Whether the page has steps to run (parsing is cheap; running is not)."""
+    return bool(sybil.parse(path).regions)
+
+
+def run_pages(paths: list[Path]) -> dict[Path, dict | None]:
+    """Execute the pages that have no current record, on all cores, saying which and how long each took.
+
+    Each page runs in a fresh process (so an edited ``zh`` module is imported anew), its steps in
+    page order, exactly as its test runs them; the longest pages (by their last recorded time) start first.
+    """
+    if not paths:
+        return {}
+    workers = min(len(paths), os.cpu_count() or 1)
+    log.info(f"zh: executing {len(paths)} page(s) with no current record, on {workers} process(es)")
+    order = sorted(paths, key=lambda p: -_last_seconds.get(str(p), 0.0))
+    records, times, started = {}, {}, time.perf_counter()
+    # the workers unpickle `execute_page` by importing sybil_pages, from this folder: mkdocs takes it off
+    # sys.path after loading the hooks, and a new process starts with this one's sys.path
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(execute_page, str(path)): path for path in order}
+        for k, future in enumerate(as_completed(futures), 1):
+            path = futures[future]
+            record, failure, seconds = future.result()
+            if failure:
+                for other in futures:
+                    other.cancel()
+                raise PluginError(failure)
+            records[path], times[path] = record, seconds
+            _last_seconds[str(path)] = seconds
+            log.info(f"zh: [{k}/{len(paths)}] {_name(path)} ran in {seconds:.1f} s")
+    slowest = ", ".join(f"{_name(p)} {t:.0f} s" for p, t in sorted(times.items(), key=lambda x: -x[1])[:5])
+    log.info(f"zh: executed {len(paths)} page(s) in {time.perf_counter() - started:.0f} s; slowest: {slowest}")
+    return records
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT / "docs")) if path.is_relative_to(ROOT / "docs") else path.name
 
 
 def output_cell(text: str, out: dict) -> str:
@@ -94,12 +120,15 @@ def on_config(config):
 
 def on_files(files, config):
     _pages.clear()
-    for file in list(files.documentation_pages()):
-        if not file.src_uri.endswith(".md"):
-            continue
-        path = Path(file.abs_src_path)
+    pages = [(file, Path(file.abs_src_path)) for file in files.documentation_pages() if file.src_uri.endswith(".md")]
+    records = {path: load_record(path) for _, path in pages}
+    for record in records.values():
+        if record is not None:
+            _last_seconds.update({record["page"]: record.get("seconds", 0.0)})
+    records.update(run_pages([path for path, record in records.items() if record is None and has_code(path)]))
+    for file, path in pages:
         text = path.read_text(encoding="utf-8")
-        record = run_page(path)
+        record = records.get(path)
         if record is None:
             continue
         stem = PurePosixPath(file.src_uri).with_suffix("")

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Create or refresh the project's virtualenv (.venv) and check system tools.
-# Called by `make serve` and `make test`; safe to run again (it skips work already done).
+# Create or refresh the project's virtualenv (.venv) and check system tools, for one command:
+#   tools/setup.sh serve   what `make serve` needs: the site's packages and Graphviz
+#   tools/setup.sh test    what `make test` needs besides: the test and benchmark packages, Chromium
+# Safe to run again (it skips work already done).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+MODE=${1:-test}
+case "$MODE" in
+    serve) extras=docs ;;
+    test) extras=docs,test,bench ;;
+    *) echo "setup: usage: tools/setup.sh [serve|test]" >&2; exit 2 ;;
+esac
 
 # System tools, from Debian's packages: Graphviz's `dot` renders the computation graphs on the
 # micrograd pages; Chromium runs the browser test (tests/test_browser.py drives it with
-# Playwright, which never downloads a browser of its own).
+# Playwright, which never downloads a browser of its own), so serving does not need it.
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
-[ -x "${ZH_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+[ "$MODE" = serve ] || [ -x "${ZH_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing ${missing[*]} with apt-get"
@@ -57,10 +65,13 @@ fi
     echo "setup: zh needs Python >= 3.11 (found $("$PYTHON" --version)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-# Reinstall only when the dependency files changed since the last successful install.
-stamp=.venv/.zh-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/constraints.txt -nt "$stamp" ]; then
+# Reinstall only when the dependency files changed since the last successful install (for this
+# command, or for `test`, which installs everything `serve` needs).
+fresh() { [ -f "$1" ] && [ "$1" -nt pyproject.toml ] && [ "$1" -nt requirements/constraints.txt ]; }
+stamp=.venv/.zh-installed-$MODE
+if ! fresh "$stamp" && ! fresh .venv/.zh-installed-test; then
+    echo "setup: installing zh and what '$MODE' needs into .venv (the first time takes a minute or two)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[docs,test,bench]"
+    .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[$extras]"
     touch "$stamp"
 fi

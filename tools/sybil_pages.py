@@ -10,22 +10,26 @@ that point and must be a graphviz graph or a matplotlib figure (or Axes), render
 ``None`` for a figure that has no data yet (nothing is shown).
 
 Every complete, passing run of a page (by pytest, or by the site build on a miss) is recorded:
-what each visible python block printed to ``sys.stdout`` and the SVG of each figure. The record
-is a JSON file under ``.cache/pages/`` (``$ZH_PAGE_CACHE`` to move it) keyed by the page's text
-and the contents of everything its results depend on (``SOURCES``), so an edit anywhere there is
-a miss, never a stale output. The build (``mkdocs_hooks.py``) shows the record, so readers see
+what each visible python block printed to ``sys.stdout``, the SVG of each figure and how long the
+run took. The record is a JSON file under ``.cache/pages/`` (``$ZH_PAGE_CACHE`` to move it) keyed
+by the page's text and the contents of what its results can depend on (``page_dependencies``): the
+``zh`` modules it imports, transitively, with the data files beside them, the committed results it
+names, this executor and the pins. An edit to any of them is a miss, never a stale output; an edit
+anywhere else re-runs nothing. The build (``mkdocs_hooks.py``) shows the record, so readers see
 the very text the tests saw, and runs a page itself only when no record matches.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
 import os
 import re
 import sys
-from contextlib import redirect_stdout
+import time
+from contextlib import redirect_stderr, redirect_stdout
 from doctest import ELLIPSIS
 from pathlib import Path
 from unittest import SkipTest
@@ -43,10 +47,11 @@ SOLUTION = re.compile(r'^\?\?\? success "[^"\n]*"[ \t]*\n(?:[ \t]*\n| {4}.*(?:\n
 ROOT = Path(__file__).resolve().parent.parent
 # Absolute: sybil resolves a relative path against this file's folder (tools/), not the repo root.
 DOCS = ROOT / "docs"
-# What a page's printed results and figures depend on besides its own text: the package, the
-# committed results the pages read, this executor, and the pinned versions.
-SOURCES = [ROOT / "zh", DOCS / "results", Path(__file__).resolve(), ROOT / "requirements" / "constraints.txt"]
-RECORD_VERSION = 1
+# What every page's printed results and figures depend on besides its own text and imports: this
+# executor and the pinned versions. SOURCES (all of it) keys what runs zh as a whole (the notebook).
+EXECUTOR = [Path(__file__).resolve(), ROOT / "requirements" / "constraints.txt"]
+SOURCES = [ROOT / "zh", DOCS / "results", *EXECUTOR]
+RECORD_VERSION = 2
 
 
 def to_svg(obj) -> str | None:
@@ -110,15 +115,97 @@ def sources_digest(roots=None) -> str:
     return digest.hexdigest()
 
 
+# `import zh.x`, `from zh.x import a, b` and `from zh.x import (a,\n b)` in a page's code, doctests included
+PAGE_IMPORT = re.compile(
+    r"^[ \t]*(?:>>>[ \t]+)?(?:from[ \t]+(?P<base>zh[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
+    r"|import[ \t]+(?P<modules>zh[\w.]*(?:[ \t]*,[ \t]*zh[\w.]*)*))",
+    re.M,
+)
+# Imports that no parser can see: `zh.exercises.check("part/page", ...)` loads that part's answers.
+DYNAMIC_IMPORTS = {"zh.exercises": lambda page: [f"zh.exercises.{page.parent.name}"]}
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    return next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
+
+
+_module_imports: dict[tuple, list[str]] = {}  # (file, mtime, size) -> what it imports (a module scan is cached)
+
+
+def _imports_of_module(file: Path, name: str) -> list[str]:
+    """Every module name a zh module imports, anywhere in it (inside functions too), ``from`` names included."""
+    stat = file.stat()
+    key = (file, stat.st_mtime_ns, stat.st_size)
+    if key not in _module_imports:
+        package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+        found = []
+        for node in ast.walk(ast.parse(file.read_bytes(), str(file))):
+            if isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                found += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+        _module_imports[key] = found
+    return _module_imports[key]
+
+
+def page_dependencies(path: Path, text: str, root: Path = ROOT) -> list[Path]:
+    """The files a page's results can depend on, besides its text: see the module docstring."""
+    path = Path(path)
+    wanted = []
+    for m in PAGE_IMPORT.finditer(text):
+        if m["modules"]:
+            wanted += [name.strip() for name in m["modules"].split(",")]
+        else:
+            names = [n.split(" as ")[0].strip() for n in m["names"].strip("()").replace("\n", ",").split(",")]
+            wanted += [m["base"], *(f"{m['base']}.{n}" for n in names if n)]
+    seen, files = set(), set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen or not (name == "zh" or name.startswith("zh.")):
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        wanted += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a and a.b first
+        file = _module_file(name, root)
+        if file is None:  # a function or class imported by name, not a module
+            continue
+        files.add(file)
+        wanted += _imports_of_module(file, name)
+        wanted += DYNAMIC_IMPORTS.get(name, lambda page: [])(path)
+        # data the module reads: files beside it and in folders that are not packages (kernels/, ...)
+        for near in file.parent.iterdir():
+            if near.is_file() and near.suffix not in (".py", ".pyc"):
+                files.add(near)
+            elif near.is_dir() and near.name != "__pycache__" and not (near / "__init__.py").exists():
+                files.update(f for f in near.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    # committed results the page or its modules name (train_gpt.json, ...)
+    named = text + "".join(f.read_text(encoding="utf-8", errors="replace") for f in files if f.suffix == ".py")
+    results = root / "docs" / "results"
+    if results.is_dir():
+        files.update(f for f in results.iterdir() if f.is_file() and f.name in named)
+    executor = [f if root == ROOT else root / f.relative_to(ROOT) for f in EXECUTOR]
+    return sorted(files) + [f for f in executor if f.is_file()]
+
+
+def page_key(path: Path, text: str, root: Path = ROOT) -> str:
+    """The key of a page's record: its text and the contents of ``page_dependencies``."""
+    digest = hashlib.sha256(f"{RECORD_VERSION}\0{text}\0".encode())
+    for file in page_dependencies(path, text, root):
+        digest.update(f"{file.relative_to(root) if file.is_relative_to(root) else file}\0".encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("ZH_PAGE_CACHE") or ROOT / ".cache" / "pages")
 
 
-def _record_path(path: Path, text: str, sources: str | None = None) -> Path:
+def _record_path(path: Path, text: str, key: str | None = None) -> Path:
     page = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    sources = sources_digest() if sources is None else sources
-    key = hashlib.sha256(f"{RECORD_VERSION}\0{sources}\0{text}".encode()).hexdigest()[:32]
-    return cache_dir() / f"{page}-{key}.json"
+    return cache_dir() / f"{page}-{key or page_key(path, text)}.json"
 
 
 def load_record(path: Path, text: str | None = None) -> dict | None:
@@ -142,7 +229,8 @@ class Page(Document):
 
     def __init__(self, text: str, path: str) -> None:
         super().__init__(text, path)
-        self._sources = sources_digest()  # as the run starts: after an edit meanwhile, the record never matches
+        self._key = page_key(Path(path), text)  # as the run starts: after an edit meanwhile, the record never matches
+        self._started: float | None = None  # when its first step ran (pytest parses every page long before)
         self.figures: dict[int, str | None] = {}  # figure comment offset -> SVG (None: show nothing)
         self.outputs: dict[int, str] = {}  # visible block offset -> what it printed
         self._done: set[int] = set()
@@ -151,6 +239,8 @@ class Page(Document):
 
     def evaluate(self, example: Example, evaluator) -> None:
         __tracebackhide__ = True
+        if self._started is None:
+            self._started = time.perf_counter()
         out = _Tee(sys.stdout)
         try:
             with redirect_stdout(out):
@@ -183,9 +273,10 @@ class Page(Document):
                 for start, text in sorted(self.outputs.items())
             ],
             "figures": {str(start): svg for start, svg in sorted(self.figures.items())},
+            "seconds": round(time.perf_counter() - self._started, 2),
         }
         self.record = record
-        target = _record_path(Path(self.path), self.text, self._sources)
+        target = _record_path(Path(self.path), self.text, self._key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             for old in target.parent.glob(target.name.split("-")[0] + "-*.json"):
@@ -198,6 +289,28 @@ class Page(Document):
 
     def _end(self, start: int) -> int:
         return next(region.end for s, region in self.regions if s == start)
+
+
+def execute_page(path: str) -> tuple[dict | None, str | None, float]:
+    """Run a page's steps in order, as its test does: ``(record, None, seconds)``, or ``(None, failure, seconds)``.
+
+    The record is None for a page without code. What the page prints is recorded, not echoed; what it
+    writes to stderr (training loops' progress bars) is dropped, so a build's log stays readable.
+    """
+    started = time.perf_counter()
+    document = sybil.parse(Path(path))
+    if not document.regions:
+        return None, None, 0.0
+    with redirect_stdout(io.StringIO()), open(os.devnull, "w") as devnull, redirect_stderr(devnull):
+        for example in document:
+            try:
+                example.evaluate()
+            except SkipTest:
+                continue
+            except Exception as exc:
+                failure = f"{path}, line {example.line}: a code block failed: {type(exc).__name__}: {exc}"
+                return None, failure, time.perf_counter() - started
+    return document.record, None, time.perf_counter() - started
 
 
 PARSERS = [
