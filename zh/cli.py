@@ -32,6 +32,7 @@ COUNT = "a whole number of at least 0"
 NON_NEGATIVE = "a finite number of at least 0"
 ABOVE_ZERO = "a finite number above 0"
 FRACTION = "a number from 0 to 1"
+SHARE = "a number above 0 and at most 1"
 PROBABILITY = "a number from 0 to below 1"
 
 #: rule (as the error message states it) -> whether a value follows it. ``x >= 0`` and friends are
@@ -42,6 +43,7 @@ RULES: dict[str, Callable] = {
     NON_NEGATIVE: lambda v: math.isfinite(v) and v >= 0,
     ABOVE_ZERO: lambda v: math.isfinite(v) and v > 0,
     FRACTION: lambda v: 0 <= v <= 1,
+    SHARE: lambda v: 0 < v <= 1,
     PROBABILITY: lambda v: 0 <= v < 1,
 }
 
