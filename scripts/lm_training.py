@@ -202,11 +202,10 @@ def start_run(kind: type[nn.Module], config, args) -> tuple[nn.Module, torch.opt
             for k, g in generators.items():
                 g.set_state(state["generators"][k])
             set_rng_state(state["rng"], args.device)
-            state["seconds"] = float(state["seconds"])
+            step, history, seconds = int(state["step"]), list(state["history"]), float(state["seconds"])
         except (KeyError, ValueError, RuntimeError, TypeError):
-            raise CLIError(f"{args.checkpoint} is damaged: it does not hold the state of a run of this "
-                           f"script") from None
-        step, history, seconds = state["step"], state["history"], state["seconds"]
+            raise CLIError(f"{args.checkpoint} cannot be resumed: it lacks part of a run's state or does not fit "
+                           f"this model (damaged, or written by an older version of the script?)") from None
     return model, optimizer, generators, step, history, seconds
 
 
@@ -253,7 +252,7 @@ def load_checkpoint(path: Path, config=None) -> dict:
             ``config``) of another shape.
     """
     state = cli.load_file(path, CHECKPOINT)
-    if not isinstance(state, dict) or not {"config", "model", "step", "history"} <= state.keys():
+    if not isinstance(state, dict) or not {"config", "model"} <= state.keys():
         raise CLIError(f"{path} is not {CHECKPOINT}")
     if config is not None:
         saved = state["config"]

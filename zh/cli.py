@@ -9,6 +9,7 @@ checkpoint, and checkpoints are read without running any code that a file may ho
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -63,6 +64,17 @@ def check_options(values: dict, rules: dict[str, str]) -> None:
         value = values.get(name)
         if value is not None and not RULES[rule](value):
             raise CLIError(f"{option_name(name)} must be {rule}, got {value}")
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, rules: dict[str, str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, then every number checked by its rule (`check_options`): a broken rule
+    is reported as argparse reports its own errors (usage, one error line, exit status 2)."""
+    args = parser.parse_args(argv)
+    try:
+        check_options(vars(args), rules)
+    except CLIError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def check_device(device: str) -> torch.device:
