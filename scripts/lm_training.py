@@ -264,8 +264,8 @@ def load_checkpoint(path: Path, config=None) -> dict:
     return state
 
 
-DIVERGED = ("the checkpoint keeps the last evaluation before it; try a smaller --lr, a smaller --grad-clip, "
-            "or --dtype float64")
+DIVERGED = ("try a smaller --lr or --grad-clip, or --dtype float64 (a --checkpoint holds the state of the last "
+            "evaluation before it)")
 
 
 def loadavg() -> list[float]:
@@ -391,16 +391,16 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         ``(history, seconds, finished)``: one dict per evaluation, the training time of the whole
         run, and ``False`` if ``args.stop_at`` left before the end.
     """
-    with cli.exclusive(args.checkpoint, "--checkpoint") if master and args.checkpoint else contextlib.nullcontext():
+    lock = cli.exclusive(args.checkpoint, "--checkpoint") if master and args.checkpoint else contextlib.nullcontext()
+    with lock, tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
+                    mininterval=2.0) as bar:  # closed however training ends: an error is printed on a line of its own
         return _train(model, optimizer, args, train_data, splits, batch, metrics, generators, step,
-                      [] if history is None else history, loss_of or (lambda x, y: model(x, y)[1]), master, desc,
+                      [] if history is None else history, loss_of or (lambda x, y: model(x, y)[1]), master, bar,
                       shared_clock, seconds)
 
 
 def _train(model, optimizer, args, train_data, splits, batch, metrics, generators, step, history, loss_of, master,
-           desc, shared_clock, spent_before) -> tuple[list, float, bool]:
-    bar = tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
-               mininterval=2.0)
+           bar, shared_clock, spent_before) -> tuple[list, float, bool]:
     start = time.perf_counter()
 
     def elapsed() -> float:
@@ -449,7 +449,6 @@ def _train(model, optimizer, args, train_data, splits, batch, metrics, generator
         evaluate_and_save(step)
     elif master and not finished:
         save(step)
-    bar.close()
     return history, elapsed(), finished
 
 

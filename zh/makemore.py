@@ -344,46 +344,46 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
           f"{len(train_items):,} train / {len(val_items):,} val items")
     g = torch.Generator().manual_seed(args.seed + start)  # a resumed run draws fresh batches
     model.train()
-    bar = tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr)
-    for step in bar:
-        # cosine from --learning-rate down to final_lr_ratio of it over this run's steps (flat when the ratio is 1)
-        progress = (step - start) / max(args.max_steps - 1, 1)
-        for group in optimizer.param_groups:
-            group["lr"] = args.learning_rate * (args.final_lr_ratio
-                                                + (1 - args.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-        ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
-        _, loss = model(Xtr[ix], Ytr[ix])
-        cli.check_loss(loss.item(), step + 1, f"{ckpt_path} still holds the best model so far; try a smaller "
-                                              f"--learning-rate (this run: {args.learning_rate:g})")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if average is not None:
-            average(optimizer.param_groups[0]["lr"], [], [])
-        bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-        done = step + 1
-        if done % args.eval_every and done != start + args.max_steps:
-            continue
-        evaluated, averaged = model, ""
-        if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
-            evaluated = copy.deepcopy(model)
-            average.apply(evaluated.parameters())
-            averaged = f" (weights averaged over the last {average.count:,} steps)"
-        train_loss, val_loss = mean_loss(evaluated, Xtr, Ytr), mean_loss(evaluated, Xva, Yva)
-        message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
-        if val_loss < best:
-            best = val_loss
-            cli.save_atomic(ckpt_path, {
-                "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
-                "vocab": list(setup.vocab.itos), "state_dict": evaluated.state_dict(),
-                "optimizer": optimizer.state_dict(), "step": done,
-                "train_loss": train_loss, "val_loss": val_loss,
-            })
-            message += f"; saved {ckpt_path}"
-        else:
-            message += f"; not saved ({ckpt_path} has val loss {best:.4f})"
-        tqdm.write(message)
-    bar.close()
+    # closed however the loop ends, so that an error or Ctrl-C is printed on a line of its own
+    with tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr) as bar:
+        for step in bar:
+            # cosine from --learning-rate down to final_lr_ratio of it over this run's steps (flat when the ratio is 1)
+            progress = (step - start) / max(args.max_steps - 1, 1)
+            cosine = 0.5 * (1 + math.cos(math.pi * progress))
+            for group in optimizer.param_groups:
+                group["lr"] = args.learning_rate * (args.final_lr_ratio + (1 - args.final_lr_ratio) * cosine)
+            ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
+            _, loss = model(Xtr[ix], Ytr[ix])
+            cli.check_loss(loss.item(), step + 1, f"{ckpt_path} still holds the best model so far; try a smaller "
+                                                  f"--learning-rate (this run: {args.learning_rate:g})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if average is not None:
+                average(optimizer.param_groups[0]["lr"], [], [])
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            done = step + 1
+            if done % args.eval_every and done != start + args.max_steps:
+                continue
+            evaluated, averaged = model, ""
+            if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
+                evaluated = copy.deepcopy(model)
+                average.apply(evaluated.parameters())
+                averaged = f" (weights averaged over the last {average.count:,} steps)"
+            train_loss, val_loss = mean_loss(evaluated, Xtr, Ytr), mean_loss(evaluated, Xva, Yva)
+            message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
+            if val_loss < best:
+                best = val_loss
+                cli.save_atomic(ckpt_path, {
+                    "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
+                    "vocab": list(setup.vocab.itos), "state_dict": evaluated.state_dict(),
+                    "optimizer": optimizer.state_dict(), "step": done,
+                    "train_loss": train_loss, "val_loss": val_loss,
+                })
+                message += f"; saved {ckpt_path}"
+            else:
+                message += f"; not saved ({ckpt_path} has val loss {best:.4f})"
+            tqdm.write(message)
 
 
 def print_samples(setup: Setup, args: argparse.Namespace, train_items: set[str], max_len: int) -> None:
