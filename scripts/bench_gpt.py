@@ -169,4 +169,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_gpt.py", main))  # Ctrl-C: one line, exit status 130

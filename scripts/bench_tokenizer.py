@@ -224,4 +224,4 @@ def main(argv=None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_tokenizer.py", main))  # Ctrl-C: one line, exit status 130

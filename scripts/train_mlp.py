@@ -85,4 +85,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("train_mlp.py", main))  # Ctrl-C: one line, exit status 130

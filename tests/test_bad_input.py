@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from script_loader import load_script
 
 from zh import cli
-from zh.__main__ import main as zh_main
 from zh.cli import CLIError
 from zh.data import MIN_SPLIT_ITEMS, CharVocab, items_of, load_names, shakespeare_splits, split_words
 from zh.engine import Value, dot
@@ -38,19 +37,6 @@ QUICK = ["--quick", "--no-results", "--threads", "1"]
 
 
 @pytest.fixture
-def makemore(capsys):
-    """``zh makemore ARGS`` in this process: (returncode, stdout, stderr)."""
-
-    def run(*args):
-        capsys.readouterr()
-        returncode = zh_main(["makemore", *map(str, args)])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
-
-    return run
-
-
-@pytest.fixture
 def script(capsys):
     """A script's ``main`` run as its command line runs it (`lm_training.main`): (returncode, stderr)."""
 
@@ -60,13 +46,6 @@ def script(capsys):
         return SimpleNamespace(returncode=returncode, stderr=capsys.readouterr().err)
 
     return run
-
-
-@pytest.fixture(scope="module")
-def names_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "names.txt"
-    path.write_text("\n".join(load_names()[:200]) + "\n", encoding="utf-8")
-    return path
 
 
 FEW = ["--max-steps", 20, "--eval-every", 20]

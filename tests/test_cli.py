@@ -8,13 +8,11 @@ see exactly what a user sees.
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from zh.__main__ import main
-from zh.data import load_names
 from zh.makemore import MODELS, load_checkpoint
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -24,26 +22,6 @@ def run_process(*args):
     """Run ``python -m zh makemore ARGS`` as a user would; returns the finished process."""
     return subprocess.run([sys.executable, "-m", "zh", "makemore", *map(str, args)],
                           capture_output=True, text=True, env=ENV, timeout=120)
-
-
-@pytest.fixture
-def makemore(capsys):
-    """Run ``zh makemore ARGS`` in this process; returns (returncode, stdout, stderr) like a process."""
-
-    def run(*args):
-        capsys.readouterr()
-        returncode = main(["makemore", *map(str, args)])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def names_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "names.txt"
-    path.write_text("\n".join(load_names()[:300]) + "\n", encoding="utf-8")
-    return path
 
 
 FEW = ["--max-steps", 40, "--eval-every", 20]

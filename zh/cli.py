@@ -118,6 +118,20 @@ def prepare_folder(folder: Path, what: str) -> None:
 
 # --- files ----------------------------------------------------------------------------------------
 
+def check_file(path: Path, what: str) -> Path:
+    """``path``, if it is an existing file.
+
+    Raises:
+        CLIError: it does not exist, or is a folder (the message calls it ``what``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"{what} not found: {path}")
+    if not path.is_file():
+        raise CLIError(f"{what} {path} is not a file")
+    return path
+
+
 def save_atomic(path: Path, payload) -> None:
     """``torch.save(payload, path)``, through a temporary file: an interrupted save never leaves half a file."""
     path = Path(path)
@@ -139,11 +153,7 @@ def load_file(path: Path, what: str) -> object:
         CLIError: the file is missing, a folder, or cannot be read (empty, cut short, another
             kind of file, or one holding objects other than those).
     """
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"{path} does not exist")
-    if not path.is_file():
-        raise CLIError(f"{path} is a folder, not {what}")
+    path = check_file(path, what)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a truncated or foreign file fails in many ways; all mean the same to the user

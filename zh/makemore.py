@@ -132,11 +132,7 @@ def read_items(path: str | os.PathLike, max_len: int | None = None) -> list[str]
         CLIError: the file is missing, is a folder, is not UTF-8, has no items, or has an item longer
             than ``max_len`` characters (the message gives its line number).
     """
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"input file not found: {path}")
-    if not path.is_file():
-        raise CLIError(f"input {path} is not a file")
+    path = cli.check_file(path, "input file")
     try:
         text = read_utf8(path)
     except ValueError as exc:
