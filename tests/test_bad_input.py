@@ -246,6 +246,9 @@ def test_a_damaged_makemore_checkpoint_names_no_internals(makemore, tmp_path, na
     run = makemore(names_file, "--work-dir", tmp_path, "--sample-only")
     one_line_error(run, "is damaged")
     assert "FixedContext" not in run.stderr and "state_dict" not in run.stderr
+    for key, value in (("vocab", None), ("model", True), ("step", "7")):  # KeyError: True, and the like
+        torch.save({**ckpt, key: value}, tmp_path / "model.pt")
+        one_line_error(makemore(names_file, "--work-dir", tmp_path, "--sample-only"), str(tmp_path / "model.pt"))
 
 
 # --- script options -------------------------------------------------------------------------------

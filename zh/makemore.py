@@ -223,8 +223,14 @@ def load_checkpoint(path: Path) -> dict:
     ckpt = cli.load_file(path, "a zh makemore checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CLIError(f"{path} is not a zh makemore checkpoint (of this version of zh)")
-    if ckpt["model"] not in MODELS:
-        raise CLIError(f"{path} holds a {ckpt['model']!r} model, which this version of zh does not know")
+    if not isinstance(ckpt.get("model"), str) or ckpt["model"] not in MODELS:
+        raise CLIError(f"{path} holds a {ckpt.get('model')!r} model, which this version of zh does not know")
+    kinds = {"config": dict, "vocab": list, "state_dict": dict, "optimizer": dict, "step": int,
+             "train_loss": float, "val_loss": float}
+    wrong = [key for key, kind in kinds.items() if not isinstance(ckpt.get(key), kind)]
+    if wrong:  # our format, but cut down or edited: say so here, not with a KeyError later
+        raise CLIError(f"{path} is damaged: its {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} missing "
+                       f"or not what this command writes")
     return ckpt
 
 
