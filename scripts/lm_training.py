@@ -252,7 +252,7 @@ def load_checkpoint(path: Path, config=None) -> dict:
             ``config``) of another shape.
     """
     state = cli.load_file(path, CHECKPOINT)
-    if not isinstance(state, dict) or not {"config", "model"} <= state.keys():
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
         raise CLIError(f"{path} is not {CHECKPOINT}")
     if config is not None:
         saved = state["config"]

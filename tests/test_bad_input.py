@@ -276,7 +276,19 @@ def test_train_gpt_checks_every_option_before_any_work(tmp_path, script, option,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_bert_mask_prob_and_device(script):
+@pytest.mark.parametrize("argv, needle", [
+    (["--resume", "--overwrite", "--checkpoint", "c.pt"], "--resume and --overwrite contradict each other"),
+    (["--stop-at", "5"], "--stop-at needs --checkpoint"),
+    (["--overwrite"], "--overwrite needs --checkpoint"),
+])
+def test_train_gpt_refuses_contradicting_options(argv, needle, capsys):
+    """Conflicting options: refused by the parser (exit status 2) before any work."""
+    with pytest.raises(SystemExit) as exit_:
+        train_gpt.main(QUICK + argv)
+    assert exit_.value.code == 2 and needle in capsys.readouterr().err
+
+
+def test_train_bert_checks_its_mask_probability(script):
     """Script options: train_bert.py's own number (a mask probability of 0 leaves nothing to learn)."""
     train_bert = load_script("train_bert")
     one_line_error(script("train_bert.py", train_bert.main, ["--quick", "--no-results", "--mask-prob", 0]),
