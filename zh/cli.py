@@ -202,7 +202,7 @@ def check_loss(loss: float, step: int, hint: str) -> None:
 
 # --- running --------------------------------------------------------------------------------------
 
-def run_safely(prog: str, function: Callable, *args, interrupted: Callable[[], str] | None = None) -> int:
+def run_safely(prog: str, function: Callable, *args: object, interrupted: Callable[[], str] | None = None) -> int:
     """Call ``function(*args)``, with input errors and Ctrl-C reported as one line instead of a traceback.
 
     Args:
