@@ -26,6 +26,7 @@ from micrograd import nn as micrograd_nn  # noqa: E402
 from micrograd.engine import Value as MicrogradValue  # noqa: E402
 from results import write  # noqa: E402
 
+from zh import cli  # noqa: E402
 from zh.data import make_moons  # noqa: E402
 from zh.engine import Value  # noqa: E402
 from zh.nn import MLP, train  # noqa: E402
@@ -132,4 +133,4 @@ def main(argv=None, out_dir=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_engine.py", main))  # Ctrl-C: one line, exit status 130

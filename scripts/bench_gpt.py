@@ -28,6 +28,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 
+from zh import cli
+
 from zh.models.gpt import GPT, GPTConfig
 
 TRAIN_SHAPE = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)  # nanoGPT's CPU shape
@@ -126,7 +128,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for the tests")
     parser.add_argument("--out-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv, {"threads": cli.POSITIVE, "repeats": cli.POSITIVE})
     if args.quick and args.out_dir is None:
         parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
     torch.set_num_threads(args.threads)
@@ -167,4 +169,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_gpt.py", main))  # Ctrl-C: one line, exit status 130

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import results  # noqa: E402
 
+from zh import cli  # noqa: E402
 from zh.data import load_shakespeare  # noqa: E402
 from zh.tokenizer import (  # noqa: E402
     GPT4_SPECIAL_TOKENS,
@@ -196,7 +197,7 @@ def main(argv=None) -> Path:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
     parser.add_argument("--encoding-only", action="store_true", help="time encoding only, print, write nothing")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv, {"repeats": cli.POSITIVE})
     text = load_shakespeare()
     sizes, repeats = [512, 4096], args.repeats
     if args.quick:
@@ -223,4 +224,4 @@ def main(argv=None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_tokenizer.py", main))  # Ctrl-C: one line, exit status 130

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 
+from zh import cli
 from zh.data import CharVocab, load_names, split_words
 from zh.models.sequence import IGNORE, build_sequences
 from zh.models.wavenet import WaveNet, WaveNetConfig
@@ -103,4 +104,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("bench_wavenet.py", main))  # Ctrl-C: one line, exit status 130

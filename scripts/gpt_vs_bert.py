@@ -30,6 +30,8 @@ import lm_training as lm  # noqa: E402
 import results  # noqa: E402
 from train_gpt import ATTENTION_TEXT  # noqa: E402
 
+from zh import cli
+from zh.cli import CLIError
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
 from zh.models.gpt import GPT, GPTConfig, attention_maps
@@ -38,11 +40,19 @@ from zh.models.training import eval_mode
 FILL_LINES = 5  # validation lines BERT fills in
 
 
-def load(kind, path: Path):
-    """A trained model from a training script's checkpoint, and how long it had trained."""
+def load(kind, path: Path, option: str):
+    """A trained model from a training script's checkpoint, and how long it had trained.
+
+    Raises:
+        CLIError: the file is not a checkpoint of that kind of model (``option`` names it).
+    """
     state = lm.load_checkpoint(path)
-    model = kind(GPTConfig(**state["config"]))
-    model.load_state_dict(state["model"])
+    try:
+        model = kind(GPTConfig(**state["config"]))
+        model.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError):  # weights of the other kind of model, or of none
+        raise CLIError(f"{option} {path} does not hold a {kind.__name__} (is it the other script's "
+                       f"checkpoint?)") from None
     history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
     return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"],
                           "batch_size": state.get("args", {}).get("batch_size")}
@@ -160,22 +170,27 @@ def fills_html(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> dict:
+    """Score both models and write the results.
+
+    Raises:
+        CLIError: a checkpoint is missing, unreadable or of the wrong model, or the two do not fit together.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpt", type=Path, required=True, help="checkpoint of scripts/train_gpt.py")
     parser.add_argument("--bert", type=Path, required=True, help="checkpoint of scripts/train_bert.py")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv, {"threads": cli.POSITIVE, "seed": cli.COUNT})
     torch.set_num_threads(args.threads)
     chars, _, val = shakespeare_splits()
-    (gpt, gpt_trained), (bert, bert_trained) = load(GPT, args.gpt), load(BERT, args.bert)
+    (gpt, gpt_trained), (bert, bert_trained) = load(GPT, args.gpt, "--gpt"), load(BERT, args.bert, "--bert")
     mask_id = len(chars)
     if gpt.config.vocab_size != mask_id or bert.config.vocab_size != mask_id + 1:
-        raise SystemExit("the checkpoints are not of tiny shakespeare's characters (and [MASK] for BERT)")
+        raise CLIError("the checkpoints are not of tiny shakespeare's characters (and [MASK] for BERT)")
     T, T_gpt = bert.config.block_size, gpt.config.block_size
     if T_gpt % T:
-        raise SystemExit(f"BERT's windows of {T} characters must divide the GPT's {T_gpt}, so that both score "
+        raise CLIError(f"BERT's windows of {T} characters must divide the GPT's {T_gpt}, so that both score "
                          f"the same characters")
 
     n = (len(val) - 1) // T_gpt
@@ -229,4 +244,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("gpt_vs_bert.py", main))

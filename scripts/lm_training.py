@@ -5,11 +5,17 @@ The command line (presets whose every number can be overridden, ``--quick``, ``-
 matrices only, the training loop with its progress bar and periodic evaluation, checkpoints
 that a killed run can resume from, data parallelism under ``torchrun`` (`DataParallel`), and the
 record of a finished run in ``docs/results/``.
+
+Bad input is refused before any work, as ``zh makemore`` does it (`zh.cli`): every option is
+checked, an existing ``--checkpoint`` is replaced only with ``--overwrite``, checkpoints are read
+with ``weights_only=True``, and a run that diverges stops at once. `main` runs a script's
+``main`` that way: one line and exit status 2 for bad input, 130 for Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -26,16 +32,41 @@ from tqdm import tqdm
 
 import results
 
+from zh import cli
+from zh.cli import CLIError
 from zh.models.training import eval_mode
+
+#: How each number of the command line is checked (`zh.cli.RULES`); a script adds its own (``rules``).
+RULES = {
+    "n_layer": cli.POSITIVE, "n_head": cli.POSITIVE, "n_embd": cli.POSITIVE, "block_size": cli.POSITIVE,
+    "batch_size": cli.POSITIVE, "max_iters": cli.POSITIVE, "warmup": cli.COUNT, "lr": cli.NON_NEGATIVE,
+    "min_lr": cli.NON_NEGATIVE, "beta1": cli.PROBABILITY, "beta2": cli.PROBABILITY, "weight_decay": cli.NON_NEGATIVE,
+    "grad_clip": cli.ABOVE_ZERO, "dropout": cli.PROBABILITY, "attn_dropout": cli.PROBABILITY,
+    "eval_interval": cli.POSITIVE, "eval_iters": cli.POSITIVE, "seed": cli.COUNT, "threads": cli.POSITIVE,
+    "time_budget": cli.ABOVE_ZERO, "stop_at": cli.POSITIVE,
+}
+#: What a checkpoint of these scripts is called in messages.
+CHECKPOINT = "a checkpoint of train_gpt.py or train_bert.py"
+
+
+def main(prog: str, function: Callable, argv=None) -> int:
+    """Run a script's ``function(argv)`` as a command: bad input is one line and exit status 2, Ctrl-C 130."""
+    return cli.run_safely(prog, function, argv,
+                          interrupted=lambda: "the checkpoint (if any) holds the last evaluation's state")
 
 
 def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
-               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+               extra: Callable[[argparse.ArgumentParser], None] | None = None,
+               rules: dict[str, str] | None = None) -> argparse.Namespace:
     """The shared command line: ``--preset``, an option for every number of a preset, and the rest.
 
     ``--quick`` replaces the preset's sizes by ``quick`` (a few steps of a tiny model, for the
     tests) and then needs ``--out-dir``, so its numbers never replace a full run's. ``extra``
-    adds a script's own options to the parser.
+    adds a script's own options to the parser, ``rules`` how their numbers are checked.
+
+    Raises:
+        CLIError: a number breaks its rule (`RULES`), options contradict each other, the device is
+            not there, or ``--checkpoint`` would replace a file without ``--overwrite``.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(presets), default=default)
@@ -54,6 +85,7 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
                         help="seconds: the schedule runs on elapsed time, training stops when it is spent")
     parser.add_argument("--checkpoint", type=Path, default=None, help="file to save the training state to")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="start over, replacing the run in --checkpoint")
     parser.add_argument("--stop-at", type=int, default=None,
                         help="leave after this step (saving the checkpoint), as if interrupted; resume later")
     parser.add_argument("--quick", action="store_true", help="a tiny model for a few steps, for the tests")
@@ -70,10 +102,50 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
     args.bf16 = bool(args.bf16)  # a preset without the setting trains in --dtype
     if args.quick and args.out_dir is None and not args.no_results:
         parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
-    if args.resume and args.checkpoint is None:
-        parser.error("--resume needs --checkpoint FILE to resume from")
+    for flag in ("resume", "overwrite", "stop_at"):
+        if getattr(args, flag) not in (None, False) and args.checkpoint is None:
+            parser.error(f"{cli.option_name(flag)} needs --checkpoint FILE")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite contradict each other: continue the run, or start over")
+    cli.check_options(vars(args), {**RULES, **(rules or {})})
+    args.device = str(cli.check_device(args.device))
+    if args.checkpoint is not None:
+        check_checkpoint_path(args)
     args.name = args.name or args.preset + ("-quick" if args.quick else "")
     return args
+
+
+def check_checkpoint_path(args) -> None:
+    """``--resume`` needs a checkpoint there; a new run needs none there, or ``--overwrite`` and one of ours."""
+    path = args.checkpoint
+    if args.resume:
+        load_checkpoint(path)
+        return
+    if path.exists():
+        if not args.overwrite:
+            raise CLIError(f"{path} already exists; pass --resume to continue its run, --overwrite to start "
+                           f"over, or choose another --checkpoint")
+        load_checkpoint(path)  # --overwrite replaces a run of ours, never another file
+    cli.prepare_folder(path.parent, f"--checkpoint {path}")
+
+
+def build_config(config_class: type, fields: dict, splits: dict, length: int):
+    """``config_class(**fields)``, with its own checks as command-line errors, for texts ``splits`` that hold
+    windows of ``length`` characters (a text shorter than one window is refused).
+
+    Raises:
+        CLIError: the config refuses the values (e.g. ``n_embd`` not divisible by ``n_head``), or a text
+            is shorter than a window.
+    """
+    try:
+        config = config_class(**fields)
+    except ValueError as exc:
+        raise CLIError(f"the model cannot be built with these options: {exc}") from None
+    for name, data in splits.items():
+        if len(data) < length:
+            raise CLIError(f"--block-size {fields['block_size']} needs windows of {length} characters; the {name} "
+                           f"text has only {len(data):,}")
+    return config
 
 
 def random_windows(data: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -106,64 +178,94 @@ def make_optimizer(model: nn.Module, args) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=args.lr, betas=(args.beta1, args.beta2), fused=True)
 
 
-def start_run(kind: type[nn.Module], config, args) -> tuple[nn.Module, torch.optim.AdamW, dict, int, list]:
+def start_run(kind: type[nn.Module], config, args) -> tuple[nn.Module, torch.optim.AdamW, dict, int, list, float]:
     """The model, its optimizer and random sources: fresh from ``args.seed``, or resumed from ``args.checkpoint``.
 
     Seeded, so every process of a data-parallel run starts from the same weights and draws the
     same global batches (each keeps its own slice, see `DataParallel`).
 
     Returns:
-        ``(model, optimizer, generators, step, history)``; ``step`` and ``history`` are 0 and
-        ``[]`` for a fresh run.
+        ``(model, optimizer, generators, step, history, seconds)``; ``step``, ``history`` and
+        ``seconds`` (of training so far) are 0, ``[]`` and 0.0 for a fresh run.
     """
     torch.manual_seed(args.seed)
     model = kind(config).to(device=args.device, dtype=getattr(torch, args.dtype))
     optimizer = make_optimizer(model, args)
     generators = {"batch": torch.Generator().manual_seed(args.seed),
                   "eval": torch.Generator().manual_seed(args.seed + 1)}
-    step, history = 0, []
+    step, history, seconds = 0, [], 0.0
     if args.resume:
         state = load_checkpoint(args.checkpoint, config)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state["history"]
-        for k, g in generators.items():
-            g.set_state(state["generators"][k])
-    return model, optimizer, generators, step, history
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            for k, g in generators.items():
+                g.set_state(state["generators"][k])
+            set_rng_state(state["rng"], args.device)
+            step, history, seconds = int(state["step"]), list(state["history"]), float(state["seconds"])
+        except (KeyError, ValueError, RuntimeError, TypeError):
+            raise CLIError(f"{args.checkpoint} cannot be resumed: it lacks part of a run's state or does not fit "
+                           f"this model (damaged, or written by an older version of the script?)") from None
+    return model, optimizer, generators, step, history, seconds
+
+
+def rng_state(device: str) -> dict:
+    """torch's global random state (dropout draws from it), and the GPU's when training on one."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.device(device).type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: str) -> None:
+    """Restore what `rng_state` saved, so that a resumed run draws the dropout masks the uninterrupted one would."""
+    torch.set_rng_state(state["cpu"])
+    if torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer, step: int, history: list, generators: dict,
-                    args, **extra) -> None:
-    """Model, optimizer, step, history and random state in one file, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+                    args, seconds: float = 0.0, **extra) -> None:
+    """Model, optimizer, step, history, training ``seconds`` and random state (generators and torch's,
+    `rng_state`) in one file, written atomically; only tensors, numbers, strings, lists and dicts, so
+    ``weights_only=True`` reads it."""
     state = {
         "config": asdict(model.config),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "step": step,
         "history": history,
+        "seconds": seconds,
         "generators": {k: g.get_state() for k, g in generators.items()},
+        "rng": rng_state(args.device),
         "args": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},
         **extra,
     }
-    tmp = path.with_suffix(path.suffix + ".part")
-    torch.save(state, tmp)
-    tmp.replace(path)  # a run killed while saving never leaves a half-written checkpoint
+    cli.save_atomic(path, state)  # a run killed while saving never leaves a half-written checkpoint
 
 
 def load_checkpoint(path: Path, config=None) -> dict:
-    """The saved training state; with ``config``, refuses a checkpoint of another model shape, saying what differs."""
-    if not Path(path).is_file():
-        raise SystemExit(f"--resume: there is no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """The saved training state; with ``config``, refuses a checkpoint of another model shape, saying what differs.
+
+    Raises:
+        CLIError: the file is missing, unreadable, not a checkpoint of these scripts, or (with
+            ``config``) of another shape.
+    """
+    state = cli.load_file(path, CHECKPOINT)
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
+        raise CLIError(f"{path} is not {CHECKPOINT}")
     if config is not None:
         saved = state["config"]
         differ = [f"{k}: checkpoint {saved.get(k)!r}, now {v!r}" for k, v in asdict(config).items()
                   if saved.get(k) != v]
         if differ:
-            raise SystemExit(f"--resume: {path} holds a model of another configuration ({'; '.join(differ)}). "
-                             "Resume with the same settings, or start a new run with another --checkpoint.")
+            raise CLIError(f"{path} holds a model of another configuration ({'; '.join(differ)}); resume with "
+                           f"the same settings, or start a new run with another --checkpoint")
     return state
+
+
+DIVERGED = ("try a smaller --lr or --grad-clip, or --dtype float64 (a --checkpoint holds the state of the last "
+            "evaluation before it)")
 
 
 def loadavg() -> list[float]:
@@ -190,7 +292,7 @@ class DataParallel:
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
         if args.batch_size % self.world:
-            raise SystemExit(f"--batch-size {args.batch_size} must be divisible by the number of processes "
+            raise CLIError(f"--batch-size {args.batch_size} must be divisible by the number of processes "
                              f"({self.world})")
         self.master = self.rank == 0  # the process that logs, evaluates and saves
         self.local = slice(self.rank * args.batch_size // self.world, (self.rank + 1) * args.batch_size // self.world)
@@ -234,8 +336,8 @@ class DataParallel:
         if self.master:
             print(f"{self.world} processes; largest difference between their parameters: {replica_diff}")
             if checkpoint is not None:
-                state = torch.load(checkpoint, weights_only=False)
-                torch.save({**state, "replica_max_difference": replica_diff}, checkpoint)
+                state = load_checkpoint(checkpoint)
+                cli.save_atomic(checkpoint, {**state, "replica_max_difference": replica_diff})
         dist.barrier()  # the checkpoint is complete before any process goes on
         dist.destroy_process_group()
 
@@ -256,13 +358,16 @@ def estimate(model: nn.Module, splits: dict, batch: Callable, metrics: Callable,
 def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: dict, batch: Callable,
           metrics: Callable, generators: dict, step: int = 0, history: list | None = None,
           loss_of: Callable | None = None, master: bool = True, desc: str = "",
-          shared_clock: Callable | None = None) -> tuple[list, float]:
+          shared_clock: Callable | None = None, seconds: float = 0.0) -> tuple[list, float, bool]:
     """Run AdamW steps up to ``args.max_iters``, evaluating (and checkpointing) every ``args.eval_interval`` steps.
 
     With ``args.time_budget`` (seconds) the cosine schedule follows the fraction of the budget
     spent (or of ``max_iters``, if further), and training stops when it is spent (or at
     ``max_iters``); the time counts evaluations too, and adds up over the sessions of a resumed run.
-    ``args.stop_at`` leaves after that step, as if interrupted.
+    ``args.stop_at`` leaves after that step, as if interrupted: the checkpoint is saved without
+    an evaluation, so that the resumed run is the uninterrupted one, bit for bit. A loss that is
+    not a finite number stops the run at once (`zh.cli.check_loss`), before it reaches a checkpoint.
+    With ``args.checkpoint`` the master process holds its lock (`zh.cli.exclusive`) while it trains.
 
     Args:
         model: The model; ``model(x, y)`` returns ``(logits, loss)``.
@@ -280,30 +385,42 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         desc: The progress bar's label.
         shared_clock: ``shared_clock(seconds) -> seconds``: makes every process of a data-parallel
             run use rank 0's clock, so that all take the same number of steps.
+        seconds: The training time of the run this one resumes.
 
     Returns:
-        ``(history, seconds)``: one dict per evaluation, and the training time of the whole run.
+        ``(history, seconds, finished)``: one dict per evaluation, the training time of the whole
+        run, and ``False`` if ``args.stop_at`` left before the end.
     """
-    history = [] if history is None else history
-    loss_of = loss_of or (lambda x, y: model(x, y)[1])
-    bar = tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
-               mininterval=2.0)
+    lock = cli.exclusive(args.checkpoint, "--checkpoint") if master and args.checkpoint else contextlib.nullcontext()
+    with lock, tqdm(total=None if args.time_budget else args.max_iters, initial=step, disable=not master, desc=desc,
+                    mininterval=2.0) as bar:  # closed however training ends: an error is printed on a line of its own
+        return _train(model, optimizer, args, train_data, splits, batch, metrics, generators, step,
+                      [] if history is None else history, loss_of or (lambda x, y: model(x, y)[1]), master, bar,
+                      shared_clock, seconds)
+
+
+def _train(model, optimizer, args, train_data, splits, batch, metrics, generators, step, history, loss_of, master,
+           bar, shared_clock, spent_before) -> tuple[list, float, bool]:
     start = time.perf_counter()
-    spent_before = history[-1]["seconds"] if history else 0.0  # training time of the run this one resumes
 
     def elapsed() -> float:
         return time.perf_counter() - start + spent_before
 
+    def save(at: int) -> None:
+        if args.checkpoint is not None:
+            save_checkpoint(args.checkpoint, model, optimizer, at, history, generators, args, seconds=elapsed())
+
     def evaluate_and_save(at: int) -> None:
         result = estimate(model, splits, batch, metrics, args.eval_iters, generators["eval"])
+        cli.check_loss(result["val"], at, DIVERGED)
         history.append({"step": at, **{k: round(v, 4) for k, v in result.items()}, "seconds": round(elapsed(), 1)})
         bar.write(f"step {at}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
-        if args.checkpoint is not None:
-            save_checkpoint(args.checkpoint, model, optimizer, at, history, generators, args)
+        save(at)
 
     progress = None
     autocast_device = torch.device(args.device).type
-    while step < min(args.max_iters, args.stop_at or args.max_iters):
+    last = min(args.max_iters, args.stop_at or args.max_iters)  # (--stop-at is at least 1)
+    while step < last:
         if master and step % args.eval_interval == 0 and (not history or history[-1]["step"] != step):
             evaluate_and_save(step)
         if args.time_budget is not None:
@@ -317,18 +434,22 @@ def train(model: nn.Module, optimizer, args, train_data: torch.Tensor, splits: d
         x, y = batch(train_data, generators["batch"])
         with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=args.bf16):
             loss = loss_of(x, y)
+        # reading the loss waits for the step (on a GPU); it is what tells a diverging run at once
+        cli.check_loss(loss.item(), step + 1, DIVERGED)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         optimizer.step()
         step += 1
-        if master and step % 50 == 0:  # reading the loss waits for the step; do it rarely
+        if master and step % 50 == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         bar.update()
-    if master and (not history or history[-1]["step"] != step):
+    finished = step == args.max_iters or progress is not None and progress >= 1
+    if master and finished and (not history or history[-1]["step"] != step):
         evaluate_and_save(step)
-    bar.close()
-    return history, elapsed()
+    elif master and not finished:
+        save(step)
+    return history, elapsed(), finished
 
 
 def record_run(script: str, args, model: nn.Module, history: list, settings: dict, measured: dict,

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from zh import cli
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lm_training as lm  # noqa: E402
 
@@ -50,7 +52,12 @@ COLUMNS = [
 
 
 def main(argv=None) -> dict | None:
-    args = lm.parse_args(__doc__, PRESETS, QUICK, "best", argv)
+    """Train (or resume) and record the run; returns its record (``None`` when there is none to write).
+
+    Raises:
+        CLIError: bad input, found before any work (`lm_training.parse_args`), or a run that diverged.
+    """
+    args = lm.parse_args(__doc__, PRESETS, QUICK, "best", argv, rules={"mask_prob": cli.SHARE})
     wall_start = time.perf_counter()
     torch.set_num_threads(args.threads)
     procs = lm.DataParallel(args)
@@ -59,8 +66,9 @@ def main(argv=None) -> dict | None:
     chars, train, val = shakespeare_splits()
     train, val = train.to(args.device), val.to(args.device)
     mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
-    config = GPTConfig(vocab_size=len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS})
-    model, optimizer, generators, step, history = lm.start_run(BERT, config, args)
+    config = lm.build_config(GPTConfig, {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}},
+                             {"train": train, "val": val}, args.block_size)
+    model, optimizer, generators, step, history, seconds = lm.start_run(BERT, config, args)
     procs.wrap(model)
 
     def batch(data: torch.Tensor, generator: torch.Generator):
@@ -72,11 +80,12 @@ def main(argv=None) -> dict | None:
         chosen = y != -1
         return {"loss": loss.item(), "acc": (logits.argmax(-1) == y)[chosen].float().mean().item()}
 
-    history, train_seconds = lm.train(model, optimizer, args, train, {"train": train, "val": val}, batch, metrics,
-                                      generators, step, history, loss_of=procs.loss_of, master=procs.master,
-                                      desc=f"BERT {model.num_params():,} params", shared_clock=procs.clock())
+    history, train_seconds, finished = lm.train(
+        model, optimizer, args, train, {"train": train, "val": val}, batch, metrics, generators, step, history,
+        loss_of=procs.loss_of, master=procs.master, desc=f"BERT {model.num_params():,} params",
+        shared_clock=procs.clock(), seconds=seconds)
     procs.finish(model, args.checkpoint)
-    if args.no_results or not procs.master:
+    if args.no_results or not procs.master or not finished:
         return None
     loss, correct = masked_char_scores(model, val, mask_id, generator=torch.Generator().manual_seed(0))
     return record(args, model, history, train_seconds, time.perf_counter() - wall_start,
@@ -94,4 +103,4 @@ def record(args, model: BERT, history, train_seconds, wall_seconds, val_loss, va
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(lm.main("train_bert.py", main))

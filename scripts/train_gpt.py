@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from zh import cli
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lm_training as lm  # noqa: E402
 from lm_training import lr_at  # noqa: E402,F401  (the schedule, tested through this script)
@@ -79,7 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     def extra(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--sample-chars", type=int, default=500, help="length of the sample written at the end")
 
-    return lm.parse_args(__doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra)
+    return lm.parse_args(__doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra, {"sample_chars": cli.COUNT})
 
 
 def shakespeare_splits(device="cpu") -> tuple[list[str], torch.Tensor, torch.Tensor]:
@@ -114,6 +116,11 @@ def full_loss(model: GPT, data: torch.Tensor, block_size: int, batch_size: int =
 
 
 def main(argv=None) -> dict | None:
+    """Train (or resume) and record the run; returns its record (``None`` when there is none to write).
+
+    Raises:
+        CLIError: bad input, found before any work (`lm_training.parse_args`), or a run that diverged.
+    """
     args = parse_args(argv)
     wall_start = time.perf_counter()
     torch.set_num_threads(args.threads)
@@ -122,20 +129,22 @@ def main(argv=None) -> dict | None:
     load_start = lm.loadavg()
 
     chars, train, val = shakespeare_splits(args.device)
-    config = GPTConfig(vocab_size=len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS})
-    model, optimizer, generators, step, history = lm.start_run(GPT, config, args)
+    config = lm.build_config(GPTConfig, {"vocab_size": len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS}},
+                             {"train": train, "val": val}, args.block_size + 1)
+    model, optimizer, generators, step, history, seconds = lm.start_run(GPT, config, args)
     procs.wrap(model)
 
     def batch(data: torch.Tensor, generator: torch.Generator):
         return get_batch(data, args.batch_size, args.block_size, generator)
 
-    history, train_seconds = lm.train(model, optimizer, args, train, {"train": train, "val": val}, batch,
-                                      loss_metrics, generators, step, history, loss_of=procs.loss_of, master=master,
-                                      desc=f"GPT {model.num_params():,} params", shared_clock=procs.clock())
+    history, train_seconds, finished = lm.train(
+        model, optimizer, args, train, {"train": train, "val": val}, batch, loss_metrics, generators, step, history,
+        loss_of=procs.loss_of, master=master, desc=f"GPT {model.num_params():,} params", shared_clock=procs.clock(),
+        seconds=seconds)
     procs.finish(model, args.checkpoint)
 
     out = None
-    if master and not args.no_results:
+    if master and finished and not args.no_results:
         val_full = full_loss(model, val, config.block_size)
         prompt = torch.tensor([[chars.index("\n")]], device=args.device)
         ids = model.generate(prompt, args.sample_chars, generator=torch.Generator(args.device).manual_seed(42))
@@ -174,4 +183,4 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(lm.main("train_gpt.py", main))

@@ -22,29 +22,34 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results import RESULTS, environment, write  # noqa: E402
 
 
-from zh import makemore  # noqa: E402
+from zh import cli, makemore  # noqa: E402
 from zh.data import CharVocab, data_path, split_words  # noqa: E402
 from zh.makemore import MODELS, load_checkpoint, mean_loss, read_items  # noqa: E402
 from zh.models.sequence import build_sequences  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Train with ``zh makemore`` and record the best checkpoint's losses.
+
+    Raises:
+        CLIError: bad input, as ``zh makemore`` finds it (before any training).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--type", choices=sorted(MODELS), required=True)
     parser.add_argument("--work-dir", help="checkpoint folder (default checkpoints/makemore-<type>)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where the results files go")
     parser.add_argument("makemore_args", nargs="*", help="options passed on to zh makemore")
     args = parser.parse_args(argv)
-    if any(a == "--work-dir" or a.startswith("--work-dir=") for a in args.makemore_args):
-        parser.error("give --work-dir before '--': it is this script's option too, the folder it reads the "
-                     "trained model from")
+    for ours in ("--work-dir", "--type"):  # given twice, zh makemore would take the second
+        if any(a == ours or a.startswith(ours + "=") for a in args.makemore_args):
+            parser.error(f"give {ours} before '--': it is this script's option too (the results are recorded "
+                         f"under it)")
     work_dir = Path(args.work_dir or f"checkpoints/makemore-{args.type}")
     names = data_path("names.txt")
     command = [str(names), "--type", args.type, "--work-dir", str(work_dir), *args.makemore_args]
 
     start = time.perf_counter()
-    if makemore.run(makemore.build_parser(argparse.ArgumentParser()).parse_args(command)):
-        raise SystemExit(1)
+    makemore.run(makemore.build_parser(argparse.ArgumentParser(prog="zh makemore")).parse_args(command))
     seconds = time.perf_counter() - start
 
     ckpt = load_checkpoint(work_dir / "model.pt")
@@ -77,4 +82,4 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    main()
+    sys.exit(cli.run_safely("train_makemore.py", main))

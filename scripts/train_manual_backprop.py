@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 from training_run import names_splits, parse_args  # noqa: E402
 
+from zh import cli
 from zh.models.backprop import calibrate, init_params, split_loss, train
 
 #: The losses in the notebook of Karpathy's lecture (Building makemore Part 4, manual gradients), for comparison.
@@ -54,4 +55,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("train_manual_backprop.py", main))  # Ctrl-C: one line, exit status 130

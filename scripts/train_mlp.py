@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 from training_run import names_splits  # noqa: E402
 
+from zh import cli
 from zh.models.mlp import MLP, MLPConfig
 from zh.models.training import evaluate, train_sgd
 
@@ -66,7 +67,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="300 steps each, to check that the script works")
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv, {"steps": cli.POSITIVE})
     steps = 300 if args.quick else args.steps
     with ProcessPoolExecutor(max_workers=2) as pool:
         runs = dict(zip(CONFIGS, pool.map(run, CONFIGS, [steps] * len(CONFIGS))))
@@ -84,4 +85,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("train_mlp.py", main))  # Ctrl-C: one line, exit status 130

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402
 from training_run import names_splits, parse_args  # noqa: E402
 
+from zh import cli
 from zh.models.activations import ParameterAverage, calibrate_batchnorm, split_loss, train
 from zh.models.wavenet import STAGES, WaveNet
 
@@ -112,4 +113,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_safely("train_wavenet.py", main))  # Ctrl-C: one line, exit status 130

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from zh import cli
 from zh.data import CharVocab, build_dataset, load_names, split_words
 
 
@@ -22,7 +23,7 @@ def parse_args(doc: str, argv=None, add_arguments=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="300 steps, for the tests")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv, {"steps": cli.POSITIVE, "threads": cli.POSITIVE})
     if args.quick and args.out_dir is None:  # never let a smoke run overwrite the committed full results
         parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
     if args.quick:

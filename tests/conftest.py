@@ -1,7 +1,12 @@
-"""Fixtures shared by the tokenizer tests: zh's GPT-4 tokenizer and tiktoken's, from the same ranks."""
+"""Fixtures shared by the tests: the GPT-4 tokenizers (zh's and tiktoken's, same ranks); zh makemore in-process."""
+
+from types import SimpleNamespace
 
 import pytest
 import tiktoken
+
+from zh.__main__ import main
+from zh.data import load_names
 
 from zh.tokenizer import GPT4_SPECIAL_TOKENS, GPT4_SPLIT_PATTERN, GPT4Tokenizer, cl100k_ranks
 
@@ -21,3 +26,24 @@ def reference():
         mergeable_ranks=cl100k_ranks(),
         special_tokens=GPT4_SPECIAL_TOKENS,
     )
+
+
+@pytest.fixture
+def makemore(capsys):
+    """Run ``zh makemore ARGS`` in this process; returns (returncode, stdout, stderr) like a process."""
+
+    def run(*args):
+        capsys.readouterr()
+        returncode = main(["makemore", *map(str, args)])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def names_file(tmp_path_factory):
+    """The first 300 names, as a file for zh makemore."""
+    path = tmp_path_factory.mktemp("data") / "names.txt"
+    path.write_text("\n".join(load_names()[:300]) + "\n", encoding="utf-8")
+    return path

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from zh.cli import CLIError
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, GPTConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
 from zh.models.gpt import GPT
@@ -121,7 +122,7 @@ def test_checkpoint_round_trip(tmp_path):
     idx = torch.randint(0, 11, (2, 8))
     assert torch.equal(model(idx)[0], again(idx)[0])
     assert state["step"] == 7 and torch.equal(state["generators"]["batch"], gens["batch"].get_state())
-    with pytest.raises(SystemExit, match="n_embd: checkpoint 16, now 32"):
+    with pytest.raises(CLIError, match="n_embd: checkpoint 16, now 32"):
         lm_training.load_checkpoint(tmp_path / "c.pt", GPTConfig(**{**TINY, "n_embd": 32}))
 
 
@@ -190,5 +191,5 @@ def test_gpt_vs_bert_script_on_tiny_models(tmp_path):
 def test_gpt_vs_bert_needs_bert_windows_that_divide_the_gpts(tmp_path):
     import gpt_vs_bert
 
-    with pytest.raises(SystemExit, match="BERT's windows of 48 characters must divide the GPT's 64"):
+    with pytest.raises(CLIError, match="BERT's windows of 48 characters must divide the GPT's 64"):
         gpt_vs_bert.main(_tiny_checkpoints(tmp_path, bert_block=48))

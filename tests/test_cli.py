@@ -8,13 +8,11 @@ see exactly what a user sees.
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from zh.__main__ import main
-from zh.data import load_names
 from zh.makemore import MODELS, load_checkpoint
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -24,26 +22,6 @@ def run_process(*args):
     """Run ``python -m zh makemore ARGS`` as a user would; returns the finished process."""
     return subprocess.run([sys.executable, "-m", "zh", "makemore", *map(str, args)],
                           capture_output=True, text=True, env=ENV, timeout=120)
-
-
-@pytest.fixture
-def makemore(capsys):
-    """Run ``zh makemore ARGS`` in this process; returns (returncode, stdout, stderr) like a process."""
-
-    def run(*args):
-        capsys.readouterr()
-        returncode = main(["makemore", *map(str, args)])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def names_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "names.txt"
-    path.write_text("\n".join(load_names()[:300]) + "\n", encoding="utf-8")
-    return path
 
 
 FEW = ["--max-steps", 40, "--eval-every", 20]
@@ -130,7 +108,7 @@ def test_file_that_is_not_a_checkpoint(makemore, tmp_path, names_file):
     (b"", ["no items", "empty"]),
     (b"\n  \n\n", ["no items"]),
     (b"emma\nol\xffivia\n", ["not UTF-8", "byte 7", "0xff"]),
-    (b"a\nb\nc\n", ["3 items", "at least 10"]),
+    (b"a\nb\nc\n", ["3 items", "at least 6"]),
 ])
 def test_bad_input_files(makemore, tmp_path, content, needles):
     path = tmp_path / "absent.txt"
@@ -146,7 +124,7 @@ def test_bad_input_seen_from_the_shell(tmp_path):
     path.write_bytes("zoë\n".encode("latin-1"))
     proc = run_process(path, "--work-dir", tmp_path / "w")
     assert_clean_error(proc, "not UTF-8")
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
 
 
 def test_bad_options(makemore, tmp_path, names_file):

@@ -1,5 +1,7 @@
 """zh.models.gpt: shapes, causality, the two attention paths, training, generation with and without a KV cache."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -183,8 +185,11 @@ def test_clear_errors_for_bad_input():
         model(torch.full((1, 4), 11))
     with pytest.raises(ValueError, match="targets must have idx's shape"):
         model(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long))
-    with pytest.raises(ValueError, match="temperature must be positive"):
-        model.generate(torch.zeros(1, 1, dtype=torch.long), 3, temperature=0)
+    for temperature in (0, -1.0, math.nan, math.inf):  # NaN passes a plain `<= 0` check
+        with pytest.raises(ValueError, match="temperature must be a finite number above 0"):
+            model.generate(torch.zeros(1, 1, dtype=torch.long), 3, temperature=temperature)
+    with pytest.raises(ValueError, match="max_new_tokens must be a whole number of at least 0, got -3"):
+        model.generate(torch.zeros(1, 1, dtype=torch.long), -3)  # once returned the prompt
     with pytest.raises(ValueError, match="top_k must be at least 1"):
         model.generate(torch.zeros(1, 1, dtype=torch.long), 3, top_k=0)
     with pytest.raises(ValueError, match="at least one token"):

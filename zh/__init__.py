@@ -8,6 +8,7 @@ The package behind the site: each module is derived on one page, and names it in
 - ``zh.data``: the data files and dataset helpers
 - ``zh.models``: the makemore language models
 - ``zh.tokenizer``: byte-pair encoding
+- ``zh.cli``: what the command lines share (``python -m zh makemore``, the scripts)
 - ``zh.cuda``: CUDA kernels through pycuda (imported lazily: ``import zh`` never needs a GPU)
 """
 

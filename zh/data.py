@@ -135,6 +135,16 @@ def load_text(name: str, path: str | os.PathLike | None = None) -> str:
     return read_utf8(data_path(name, path))
 
 
+def items_of(text: str) -> list[str]:
+    """The non-blank lines of ``text``, stripped of surrounding whitespace (a ``\\r`` or a trailing space
+    would otherwise become a character of the vocabulary).
+
+    Lines end at ``\\n`` only: ``str.splitlines`` also splits at form feeds, ``U+0085`` and other
+    separators that may sit inside an item.
+    """
+    return [item for line in text.split("\n") if (item := line.strip())]
+
+
 def load_names(path: str | os.PathLike | None = None) -> list[str]:
     """The 32,033 names of makemore's ``names.txt``, one per list item.
 
@@ -144,8 +154,7 @@ def load_names(path: str | os.PathLike | None = None) -> list[str]:
     Raises:
         ValueError: the file is not UTF-8 (see `read_utf8`) or holds no names.
     """
-    names = [line.strip() for line in load_text("names.txt", path).splitlines()]
-    names = [name for name in names if name]
+    names = items_of(load_text("names.txt", path))
     if not names:
         raise ValueError(f"{data_path('names.txt', path)} holds no names (only blank lines, or nothing)")
     return names
@@ -164,6 +173,9 @@ def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str]
         90% of the text and the last 10%, as 1-D ``torch.long`` tensors of ids.
     """
     text = load_shakespeare(path)
+    if len(text) < 2:
+        raise ValueError(f"{data_path('tinyshakespeare.txt', path)} holds {len(text)} characters; a 90/10 split "
+                         f"needs at least 2")
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
@@ -259,6 +271,17 @@ class CharVocab:
         return "".join(out)
 
 
+def split_sizes(n: int) -> tuple[int, int, int]:
+    """How many of ``n`` items `split_words` puts in train, validation and test (80/10/10, rounded down)."""
+    n1, n2 = int(0.8 * n), int(0.9 * n)
+    return n1, n2 - n1, n - n2
+
+
+#: The fewest items for which `split_words` leaves at least one in train and one in validation, and so does
+#: every larger number (from 10 on, 10% is at least one; below, the rounding decides).
+MIN_SPLIT_ITEMS = min(n for n in range(1, 11) if all(min(split_sizes(m)[:2]) >= 1 for m in range(n, 11)))
+
+
 def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
     """The 80/10/10 split of Karpathy's makemore lectures: shuffle with ``random.seed(seed)``, cut at 80% and 90%.
 
@@ -271,7 +294,8 @@ def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str],
     _check_word_list("split_words", words)
     shuffled = list(words)
     random.Random(seed).shuffle(shuffled)
-    n1, n2 = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
+    n_train, n_val, _ = split_sizes(len(shuffled))
+    n1, n2 = n_train, n_train + n_val
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
 
 

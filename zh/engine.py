@@ -35,7 +35,8 @@ class Value:
     NaN and infinity go through every op as in torch (``Value(nan).relu()`` is nan, and so are
     the gradients that depend on it). Where torch would quietly return ``inf`` or ``nan`` for a
     result outside the real numbers or the floats (``log(0)``, ``1 / 0``, ``(-1) ** 0.5``,
-    ``exp(1000)``, ``1e200 ** 2``), zh raises an error that shows the expression instead.
+    ``exp(1000)``, ``1e200 ** 2``, ``1e200 * 1e200``, ``1e308 + 1e308``), zh raises an error that
+    shows the expression instead: every op that makes an infinity out of finite numbers.
 
     Args:
         data: The number (an int or float; stored as a float).
@@ -74,13 +75,19 @@ class Value:
     # --8<-- [start:ops]
     def __add__(self, other):
         other = _as_value(other, "+")
+        out = self.data + other.data
+        if out - out:  # inf or nan (x - x is 0.0 for every finite x): see _check_overflow
+            _check_overflow(out, "+", self.data, other.data)
         # d(a+b)/da = 1, d(a+b)/db = 1
-        return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return Value(out, (self, other), "+", (1.0, 1.0))
 
     def __mul__(self, other):
         other = _as_value(other, "*")
+        out = self.data * other.data
+        if out - out:
+            _check_overflow(out, "*", self.data, other.data)
         # d(a*b)/da = b, d(a*b)/db = a
-        return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return Value(out, (self, other), "*", (other.data, self.data))
 
     def __pow__(self, k):
         if isinstance(k, Value) or not isinstance(k, Real):
@@ -163,11 +170,11 @@ class Value:
         return self * other
 
     def __truediv__(self, other):  # self / other
-        return self * _reciprocal(self, _as_value(other, "/"))
+        other = _as_value(other, "/")
+        return _divide(self, other)
 
     def __rtruediv__(self, other):  # other / self
-        other = _as_value(other, "/")
-        return other * _reciprocal(other, self)
+        return _divide(_as_value(other, "/"), self)
 
     # ---- backpropagation ----
 
@@ -202,6 +209,22 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _check_overflow(out: float, op: str, a: float, b: float) -> None:
+    """Raise if ``a op b`` is infinite though ``a`` and ``b`` are finite: the result left the floats."""
+    if math.isinf(out) and math.isfinite(a) and math.isfinite(b):
+        raise OverflowError(f"{a} {op} {b} is larger than the largest float (about 1.8e308)")
+
+
+def _divide(a: Value, b: Value) -> Value:
+    """``a * b**-1``, with errors that show the division as written."""
+    try:
+        return a * _reciprocal(a, b)
+    except OverflowError as exc:
+        if " / " in str(exc):  # _reciprocal's own message
+            raise
+        raise OverflowError(f"{a.data} / {b.data} is larger than the largest float (about 1.8e308)") from None
 
 
 def _reciprocal(a: Value, b: Value) -> Value:
@@ -255,6 +278,9 @@ def dot(w: list[Value], x: list, b: Value) -> Value:
         if not bad:
             raise
         raise TypeError(f"dot: the inputs must be Values or numbers, got {type(bad[0]).__name__} {bad[0]!r}") from None
+    if out - out and math.isinf(out) and all(map(math.isfinite, (*wd, *xd, b.data))):
+        raise OverflowError(f"dot: b + w[0]*x[0] + ... over {len(wd)} inputs is larger than the largest float "
+                            f"(about 1.8e308)")
     return Value(out, children, "dot", local)
 # --8<-- [end:dot]
 

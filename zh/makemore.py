@@ -29,7 +29,9 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from zh.data import CharVocab, split_words
+from zh import cli
+from zh.cli import CLIError, option_name
+from zh.data import MIN_SPLIT_ITEMS, CharVocab, items_of, read_utf8, split_words
 from zh.models.activations import ParameterAverage
 from zh.models.bigram import Bigram, BigramConfig
 from zh.models.mlp import MLP, MLPConfig
@@ -85,89 +87,69 @@ MODELS = {
 
 DEFAULT_TYPE = "mlp"
 FORMAT = "zh-makemore-2"  # marks our checkpoints, so any other file is refused with a clear message
-POSITIVE, NON_NEGATIVE = "a whole number of at least 1", "a finite number of at least 0"
-
-
-def _positive(value) -> bool:
-    return value >= 1
-
-
-def _non_negative(value) -> bool:
-    return math.isfinite(value) and value >= 0
+POSITIVE, NON_NEGATIVE = cli.POSITIVE, cli.NON_NEGATIVE
 
 
 @dataclass
 class TrainOptions:
-    """The command's own options (the model's come from its config); each says how it is checked."""
+    """The command's own options (the model's come from its config); each says how it is checked,
+    and ``train`` marks those that only training uses (refused with ``--sample-only``)."""
 
-    max_steps: int = field(default=10_000, metadata={"help": "optimisation steps to run", "check": POSITIVE})
-    eval_every: int = field(default=500, metadata={"help": "steps between train/val evaluations", "check": POSITIVE})
-    batch_size: int = field(default=32, metadata={"help": "items (e.g. names) per step", "check": POSITIVE})
-    learning_rate: float = field(default=1e-2, metadata={"help": "AdamW learning rate", "check": NON_NEGATIVE})
+    max_steps: int = field(default=10_000, metadata={"help": "optimisation steps to run", "check": POSITIVE,
+                                                     "train": True})
+    eval_every: int = field(default=500, metadata={"help": "steps between train/val evaluations", "check": POSITIVE,
+                                                   "train": True})
+    batch_size: int = field(default=32, metadata={"help": "items (e.g. names) per step", "check": POSITIVE,
+                                                  "train": True})
+    learning_rate: float = field(default=1e-2, metadata={"help": "AdamW learning rate", "check": NON_NEGATIVE,
+                                                         "train": True})
     final_lr_ratio: float = field(default=1.0, metadata={
         "help": "learning rate at the last step, as a fraction of --learning-rate, reached by a cosine "
-                "(1: constant)", "check": "a number from 0 to 1"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay", "check": NON_NEGATIVE})
+                "(1: constant)", "check": cli.FRACTION, "train": True})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay", "check": NON_NEGATIVE,
+                                                        "train": True})
     average_last: float = field(default=0.0, metadata={
         "help": "average the weights over this last fraction of the steps (stochastic weight averaging; 0: "
-                "off); evaluations and the checkpoint then use the average", "check": "a number from 0 to 1"})
+                "off); evaluations and the checkpoint then use the average", "check": cli.FRACTION, "train": True})
+    max_len: int = field(default=100, metadata={
+        "help": "the longest item accepted, in characters: a longer line is refused (every row of a batch is "
+                "as long as the longest item, so one very long line would slow every step)", "check": POSITIVE})
     num_samples: int = field(default=10, metadata={"help": "samples printed at the end", "check": POSITIVE})
     temperature: float = field(default=1.0, metadata={
-        "help": "divides the logits when sampling: below 1 safer, above 1 wilder", "check": "a finite number above 0"})
+        "help": "divides the logits when sampling: below 1 safer, above 1 wilder", "check": cli.ABOVE_ZERO})
     seed: int = field(default=3407, metadata={"help": "seed of the initial weights, batches and samples",
-                                              "check": "a whole number of at least 0"})
+                                              "check": cli.COUNT})
     threads: int = field(default=1, metadata={
         "help": "torch CPU threads (these models are small: more threads add overhead)", "check": POSITIVE})
 
 
-CHECKS = {
-    POSITIVE: _positive,
-    NON_NEGATIVE: _non_negative,
-    "a finite number above 0": lambda v: math.isfinite(v) and v > 0,
-    "a whole number of at least 0": lambda v: v >= 0,
-    "a number from 0 to 1": lambda v: 0 <= v <= 1,
-}
-
-
-class CLIError(Exception):
-    """A problem with the user's input: reported as one line and a nonzero exit, no traceback."""
-
-
-def read_items(path: str | os.PathLike) -> list[str]:
-    """The non-blank lines of a UTF-8 text file, stripped of surrounding whitespace.
+def read_items(path: str | os.PathLike, max_len: int | None = None) -> list[str]:
+    """The non-blank lines of a UTF-8 text file, stripped of surrounding whitespace (`zh.data.items_of`).
 
     A byte-order mark at the start of the file (which some editors write) is not part of the first item.
 
     Raises:
-        CLIError: the file is missing, is a folder, is not UTF-8, or has no items.
+        CLIError: the file is missing, is a folder, is not UTF-8, has no items, or has an item longer
+            than ``max_len`` characters (the message gives its line number).
     """
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"input file not found: {path}")
-    if not path.is_file():
-        raise CLIError(f"input {path} is not a file")
-    raw = path.read_bytes()
+    path = cli.check_file(path, "input file")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CLIError(
-            f"{path} is not UTF-8 text: byte {exc.start} (0x{raw[exc.start]:02x}) is invalid; "
-            f"save the file as UTF-8 and try again"
-        ) from None
-    items = [line.strip() for line in text.removeprefix("\ufeff").splitlines()]
-    items = [item for item in items if item]
+        text = read_utf8(path)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    items = items_of(text)
     if not items:
         raise CLIError(f"{path} has no items: it is empty or blank; put one item (e.g. a name) per line")
+    if max_len is not None and max(map(len, items)) > max_len:
+        number, line = next((i, line) for i, line in enumerate(text.split("\n"), 1) if len(line.strip()) > max_len)
+        raise CLIError(f"{path}, line {number}: an item of {len(line.strip()):,} characters, longer than --max-len "
+                       f"{max_len}; shorten the line, or raise --max-len (every step then takes longer)")
     return items
 
 
 def choose_boundary(items: list[str]) -> str:
     """``"."`` as the start/end token if the data never uses it, else a newline (never inside a line)."""
     return "." if not any("." in item for item in items) else "\n"
-
-
-def _option(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _kind(f: dataclasses.Field) -> type:
@@ -195,35 +177,39 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", default="out", help="folder of the checkpoint model.pt (default: out)")
     parser.add_argument("--resume", action="store_true", help="continue training the checkpoint in --work-dir")
     parser.add_argument("--sample-only", action="store_true", help="only print samples from the checkpoint")
-    for f in dataclasses.fields(TrainOptions):
-        parser.add_argument(_option(f.name), type=_kind(f), default=f.default,
+    for f in dataclasses.fields(TrainOptions):  # None: not given (see check_options)
+        parser.add_argument(option_name(f.name), type=_kind(f), default=None,
                             help=f"{f.metadata['help']} (default {f.default})")
     group = parser.add_argument_group("model options (the model's config; defaults are each model's own)")
     for name, f in config_fields().items():
         help_text = f.metadata.get("help", "")
         if _kind(f) is bool:
-            group.add_argument(_option(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
+            group.add_argument(option_name(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         else:
-            group.add_argument(_option(name), dest=name, type=_kind(f), default=None, help=help_text)
+            group.add_argument(option_name(name), dest=name, type=_kind(f), default=None, help=help_text)
     return parser
 
 
 # --- 1. argument checks ---------------------------------------------------------------------------
 
 def check_options(args: argparse.Namespace) -> dict:
-    """Refuse out-of-range numbers and a ``--work-dir`` that is a file; returns the model options given."""
-    for f in dataclasses.fields(TrainOptions):
-        value = getattr(args, f.name)
-        if not CHECKS[f.metadata["check"]](value):
-            raise CLIError(f"{_option(f.name)} must be {f.metadata['check']}, got {value}")
+    """Refuse out-of-range numbers, options that contradict each other, and a ``--work-dir`` that cannot
+    be written; fill in the defaults of the options not given. Returns the model options given."""
+    ours = dataclasses.fields(TrainOptions)
+    cli.check_options(vars(args), {f.name: f.metadata["check"] for f in ours})
+    if args.sample_only:
+        if args.resume:
+            raise CLIError("--sample-only and --resume contradict each other: choose one")
+        training = [option_name(f.name) for f in ours if f.metadata.get("train") and getattr(args, f.name) is not None]
+        if training:
+            raise CLIError(f"--sample-only trains nothing; drop {', '.join(training)}")
+    for f in ours:
+        if getattr(args, f.name) is None:
+            setattr(args, f.name, f.default)
     given = {name: getattr(args, name) for name in config_fields() if getattr(args, name) is not None}
-    for name, value in given.items():
-        kind = _kind(config_fields()[name])
-        if kind is int and value < 1:
-            raise CLIError(f"{_option(name)} must be {POSITIVE}, got {value}")
-        if kind is float and not _non_negative(value):
-            raise CLIError(f"{_option(name)} must be {NON_NEGATIVE}, got {value}")
+    cli.check_options(given, {name: POSITIVE if _kind(config_fields()[name]) is int else NON_NEGATIVE
+                              for name in given if _kind(config_fields()[name]) is not bool})
     work_dir = Path(args.work_dir)
     if work_dir.exists() and not work_dir.is_dir():
         raise CLIError(f"--work-dir {work_dir} is a file, not a folder; choose a folder for the checkpoint")
@@ -234,14 +220,17 @@ def check_options(args: argparse.Namespace) -> dict:
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by this command; anything else raises ``CLIError``."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file fails in many ways; all mean the same to the user
-        raise CLIError(f"{path} is not a zh makemore checkpoint (it could not be read: {exc})") from None
+    ckpt = cli.load_file(path, "a zh makemore checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CLIError(f"{path} is not a zh makemore checkpoint (of this version of zh)")
-    if ckpt["model"] not in MODELS:
-        raise CLIError(f"{path} holds a {ckpt['model']!r} model, which this version of zh does not know")
+    if not isinstance(ckpt.get("model"), str) or ckpt["model"] not in MODELS:
+        raise CLIError(f"{path} holds a {ckpt.get('model')!r} model, which this version of zh does not know")
+    kinds = {"config": dict, "vocab": list, "state_dict": dict, "optimizer": dict, "step": int,
+             "train_loss": float, "val_loss": float}
+    wrong = [key for key, kind in kinds.items() if not isinstance(ckpt.get(key), kind)]
+    if wrong:  # our format, but cut down or edited: say so here, not with a KeyError later
+        raise CLIError(f"{path} is damaged: its {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} missing "
+                       f"or not what this command writes")
     return ckpt
 
 
@@ -280,13 +269,12 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
             raise CLIError(f"{ckpt_path} holds a {ckpt['model']!r} model, not {args.type!r}; "
                            f"drop --type or choose another --work-dir")
         if given:
-            raise CLIError(f"the model's shape comes from {ckpt_path}; drop {', '.join(map(_option, given))}")
+            raise CLIError(f"the model's shape comes from {ckpt_path}; drop {', '.join(map(option_name, given))}")
         model_type, vocab = ckpt["model"], CharVocab(tuple(ckpt["vocab"]))
         unknown = sorted(set("".join(items)) - set(vocab.itos[1:]))
         if unknown:
             raise CLIError(f"{args.input} has characters the checkpoint's model never saw: {''.join(unknown)!r}; "
                            f"train a new model in another --work-dir")
-        config = MODELS[model_type].config(**ckpt["config"])
     else:
         if ckpt is not None:
             raise CLIError(f"{ckpt_path} already holds a trained {ckpt['model']!r} model (val loss "
@@ -296,17 +284,24 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
         accepted = {f.name for f in dataclasses.fields(entry.config)} - set(entry.from_data)
         foreign = [name for name in given if name not in accepted]
         if foreign:
-            raise CLIError(f"{', '.join(map(_option, foreign))} does not apply to the {model_type!r} model")
+            raise CLIError(f"{', '.join(map(option_name, foreign))} does not apply to the {model_type!r} model")
         vocab = CharVocab.from_words(items, boundary=choose_boundary(items))
-        data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
-        config = entry.make_config(data, given)
     torch.manual_seed(args.seed)
-    try:
-        model = MODELS[model_type].build(config)
-    except ValueError as exc:  # the config's own checks, e.g. a block size the model cannot fuse
-        raise CLIError(f"the {model_type!r} model cannot be built with these options: {exc}") from None
     if ckpt is not None:
-        model.load_state_dict(ckpt["state_dict"])
+        try:
+            config = MODELS[model_type].config(**ckpt["config"])
+            model = MODELS[model_type].build(config)
+            model.load_state_dict(ckpt["state_dict"])
+        except (TypeError, ValueError, RuntimeError, KeyError):  # a file of our format, but damaged
+            raise CLIError(f"{ckpt_path} is damaged: its weights do not fit the {model_type!r} model it "
+                           f"names") from None
+    else:
+        data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
+        try:
+            config = MODELS[model_type].make_config(data, given)
+            model = MODELS[model_type].build(config)
+        except ValueError as exc:  # the config's own checks, e.g. n_embd not divisible by n_head
+            raise CLIError(f"the {model_type!r} model cannot be built with these options: {exc}") from None
     if not MODELS[model_type].fixed_context and max(map(len, items)) + 1 > config.block_size:
         raise CLIError(f"{args.input} has an item of {max(map(len, items))} characters; the model reads at most "
                        f"{config.block_size} tokens (the start token included)")
@@ -325,13 +320,6 @@ def mean_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, rows: int = 51
             total += model(X[i : i + rows], Y[i : i + rows])[1].item() * n
             count += n
     return total / count
-
-
-def _save(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    torch.save(payload, partial)
-    partial.replace(path)  # atomic: an interrupted save never leaves half a checkpoint
 
 
 def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_items: list[str]) -> None:
@@ -358,44 +346,46 @@ def train(setup: Setup, args: argparse.Namespace, train_items: list[str], val_it
           f"{len(train_items):,} train / {len(val_items):,} val items")
     g = torch.Generator().manual_seed(args.seed + start)  # a resumed run draws fresh batches
     model.train()
-    bar = tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr)
-    for step in bar:
-        # cosine from --learning-rate down to final_lr_ratio of it over this run's steps (flat when the ratio is 1)
-        progress = (step - start) / max(args.max_steps - 1, 1)
-        for group in optimizer.param_groups:
-            group["lr"] = args.learning_rate * (args.final_lr_ratio
-                                                + (1 - args.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-        ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
-        _, loss = model(Xtr[ix], Ytr[ix])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if average is not None:
-            average(optimizer.param_groups[0]["lr"], [], [])
-        bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-        done = step + 1
-        if done % args.eval_every and done != start + args.max_steps:
-            continue
-        evaluated, averaged = model, ""
-        if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
-            evaluated = copy.deepcopy(model)
-            average.apply(evaluated.parameters())
-            averaged = f" (weights averaged over the last {average.count:,} steps)"
-        train_loss, val_loss = mean_loss(evaluated, Xtr, Ytr), mean_loss(evaluated, Xva, Yva)
-        message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
-        if val_loss < best:
-            best = val_loss
-            _save(ckpt_path, {
-                "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
-                "vocab": list(setup.vocab.itos), "state_dict": evaluated.state_dict(),
-                "optimizer": optimizer.state_dict(), "step": done,
-                "train_loss": train_loss, "val_loss": val_loss,
-            })
-            message += f"; saved {ckpt_path}"
-        else:
-            message += f"; not saved ({ckpt_path} has val loss {best:.4f})"
-        tqdm.write(message)
-    bar.close()
+    # closed however the loop ends, so that an error or Ctrl-C is printed on a line of its own
+    with tqdm(range(start, start + args.max_steps), desc="training", unit="step", file=sys.stderr) as bar:
+        for step in bar:
+            # cosine from --learning-rate down to final_lr_ratio of it over this run's steps (flat when the ratio is 1)
+            progress = (step - start) / max(args.max_steps - 1, 1)
+            cosine = 0.5 * (1 + math.cos(math.pi * progress))
+            for group in optimizer.param_groups:
+                group["lr"] = args.learning_rate * (args.final_lr_ratio + (1 - args.final_lr_ratio) * cosine)
+            ix = torch.randint(0, len(Xtr), (args.batch_size,), generator=g)
+            _, loss = model(Xtr[ix], Ytr[ix])
+            cli.check_loss(loss.item(), step + 1, f"{ckpt_path} still holds the best model so far; try a smaller "
+                                                  f"--learning-rate (this run: {args.learning_rate:g})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if average is not None:
+                average(optimizer.param_groups[0]["lr"], [], [])
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            done = step + 1
+            if done % args.eval_every and done != start + args.max_steps:
+                continue
+            evaluated, averaged = model, ""
+            if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
+                evaluated = copy.deepcopy(model)
+                average.apply(evaluated.parameters())
+                averaged = f" (weights averaged over the last {average.count:,} steps)"
+            train_loss, val_loss = mean_loss(evaluated, Xtr, Ytr), mean_loss(evaluated, Xva, Yva)
+            message = f"step {done}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
+            if val_loss < best:
+                best = val_loss
+                cli.save_atomic(ckpt_path, {
+                    "format": FORMAT, "model": setup.model_type, "config": dataclasses.asdict(setup.config),
+                    "vocab": list(setup.vocab.itos), "state_dict": evaluated.state_dict(),
+                    "optimizer": optimizer.state_dict(), "step": done,
+                    "train_loss": train_loss, "val_loss": val_loss,
+                })
+                message += f"; saved {ckpt_path}"
+            else:
+                message += f"; not saved ({ckpt_path} has val loss {best:.4f})"
+            tqdm.write(message)
 
 
 def print_samples(setup: Setup, args: argparse.Namespace, train_items: set[str], max_len: int) -> None:
@@ -411,29 +401,25 @@ def print_samples(setup: Setup, args: argparse.Namespace, train_items: set[str],
 def run(args: argparse.Namespace) -> int:
     """Train and/or sample as ``args`` say; raises ``CLIError`` on bad input, before anything is written."""
     given = check_options(args)
-    items = read_items(args.input)
+    items = read_items(args.input, args.max_len)
     torch.set_num_threads(args.threads)
     setup = resolve_model(args, given, items)
     train_items, val_items, _ = split_words(items)
     if not args.sample_only:
         if not val_items:
-            raise CLIError(f"{args.input} has {len(items)} items; at least 10 are needed to hold out 10% "
-                           f"for validation")
-        train(setup, args, train_items, val_items)
+            raise CLIError(f"{args.input} has {len(items)} items; at least {MIN_SPLIT_ITEMS} are needed to hold "
+                           f"out one for validation")
+        cli.prepare_folder(setup.ckpt_path.parent, f"--work-dir {args.work_dir}")
+        with cli.exclusive(setup.ckpt_path, "--work-dir"):
+            train(setup, args, train_items, val_items)
     print_samples(setup, args, set(train_items), max_len=2 * max(map(len, items)))
     return 0
 
 
 def run_safely(args: argparse.Namespace) -> int:
-    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback.
+    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback (`zh.cli.run_safely`).
 
-    Returns the exit status: 0 done, 1 bad input, 130 interrupted.
+    Returns the exit status: 0 done, 2 bad input, 130 interrupted.
     """
-    try:
-        return run(args)
-    except CLIError as exc:
-        print(f"zh makemore: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"zh makemore: interrupted; {describe_checkpoint(Path(args.work_dir) / 'model.pt')}", file=sys.stderr)
-        return 130
+    return cli.run_safely("zh makemore", run, args,
+                          interrupted=lambda: describe_checkpoint(Path(args.work_dir) / "model.pt"))

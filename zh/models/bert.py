@@ -141,8 +141,9 @@ class BERT(nn.Module):
 
 
 def _char_logits(model: BERT, idx: torch.Tensor, mask_id: int) -> torch.Tensor:
-    """The model's logits with ``[MASK]`` excluded: it is never the answer."""
-    logits = model(idx)[0]
+    """The model's logits with ``[MASK]`` excluded: it is never the answer. In eval mode (no dropout)."""
+    with eval_mode(model):
+        logits = model(idx)[0]
     logits[..., mask_id] = float("-inf")
     return logits
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from zh.models.sampling import check_sampling, next_token_probs
 from zh.models.training import eval_mode
 
 
@@ -349,6 +350,7 @@ class GPT(nn.Module):
                  use_cache: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
         """Extend each row of ``idx`` by ``max_new_tokens`` tokens, each drawn from the model.
 
+        The model is in eval mode meanwhile (no dropout), then back in its mode.
         At each step the model reads the last ``block_size`` tokens. With ``use_cache`` the keys and
         values of the tokens already read are kept in a `KVCache`, so each step feeds one token
         instead of the whole window. Once the text is longer than ``block_size`` the window slides:
@@ -367,29 +369,25 @@ class GPT(nn.Module):
         Returns:
             ``(B, T + max_new_tokens)`` token ids.
         """
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}; use top_k=1 for greedy decoding")
+        check_sampling(max_new_tokens, temperature)  # (top_k=1 is greedy decoding)
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         if idx.dim() != 2 or idx.size(1) == 0:
             raise ValueError(f"idx must be (batch, time) with at least one token per row, got {tuple(idx.shape)}")
         block_size = self.config.block_size
         cache, fed = None, 0  # fed: how many tokens of idx the cache holds
-        for _ in range(max_new_tokens):
-            if not use_cache:
-                logits, _ = self(idx[:, -block_size:])
-            else:
-                if cache is None or idx.size(1) > block_size:  # first step, or the window slid
-                    cache = KVCache(self.config, idx.size(0), idx.device, self.lm_head.weight.dtype)
-                    fed = max(0, idx.size(1) - block_size)
-                logits, _ = self(idx[:, fed:], kv_cache=cache)
-                fed = idx.size(1)
-            logits = logits[:, -1, :] / temperature
-            if top_k is not None:
-                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            probs = F.softmax(logits, dim=-1)
-            idx = torch.cat([idx, torch.multinomial(probs, 1, generator=generator)], dim=1)
+        with eval_mode(self):
+            for _ in range(max_new_tokens):
+                if not use_cache:
+                    logits, _ = self(idx[:, -block_size:])
+                else:
+                    if cache is None or idx.size(1) > block_size:  # first step, or the window slid
+                        cache = KVCache(self.config, idx.size(0), idx.device, self.lm_head.weight.dtype)
+                        fed = max(0, idx.size(1) - block_size)
+                    logits, _ = self(idx[:, fed:], kv_cache=cache)
+                    fed = idx.size(1)
+                probs = next_token_probs(logits[:, -1, :], temperature, top_k)  # divided by the temperature
+                idx = torch.cat([idx, torch.multinomial(probs, 1, generator=generator)], dim=1)
         return idx
         # --8<-- [end:generate]
 

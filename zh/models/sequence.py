@@ -65,14 +65,15 @@ class FixedContext(nn.Module):
     def contexts(self, idx: torch.Tensor) -> torch.Tensor:
         """``(B, T)`` ids -> ``(B, T, block_size)``: the window each position reads."""
         block_size = self.config.block_size
-        return F.pad(idx, (block_size - 1, 0)).unfold(1, block_size, 1)
+        return F.pad(idx, (block_size - 1, 0)).unfold(1, block_size, 1)  # a view: strided, not contiguous
 
     def forward(self, idx: torch.Tensor,
                 targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(logits (B, T, V), loss)``; the loss averages over the targets that are not ``IGNORE``."""
         windows = self.contexts(idx)
         if targets is None:
-            logits, _ = self.model(windows.reshape(-1, self.config.block_size))
+            # contiguous: a model may .view() its input (reshape gives a strided view for one row)
+            logits, _ = self.model(windows.reshape(-1, self.config.block_size).contiguous())
             return logits.view(*idx.shape, -1), None
         keep = targets != IGNORE
         logits_kept, loss = self.model(windows[keep], targets[keep])

@@ -27,7 +27,7 @@ import operator
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import regex
@@ -37,6 +37,21 @@ from zh.tokenizer.encode import token_bytes
 from zh.tokenizer.fast_encoder import FastEncoder
 from zh.tokenizer.files import render_token
 from zh.tokenizer.train import train_fast
+
+
+class _class_or_instance:
+    """A method that is told both its class and the instance it was called on (``None`` when called on the class).
+
+    So ``load`` works both as ``RegexTokenizer.load(path)`` and as minbpe's ``tok.load(path)``.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        functools.update_wrapper(self, function)
+
+    def __get__(self, instance, owner):
+        method = functools.partial(self.function, owner, instance)
+        return functools.update_wrapper(method, self.function)
 
 
 class Tokenizer:
@@ -155,7 +170,8 @@ class Tokenizer:
         except UnicodeEncodeError:  # surrogates, which UTF-8 cannot hold: repair as tiktoken does
             return self.fast_encoder.encode(self.split(_repair_surrogates(text)))
 
-    def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
+    def encode(self, text: str, allowed_special: str | set[str] = "none_raise",
+               disallowed_special: str | Collection[str] = "all") -> list[int]:
         """Encode ``text``, deciding what to do with special tokens found in it.
 
         Text that UTF-8 cannot hold is repaired as tiktoken does: a surrogate pair becomes the
@@ -172,16 +188,27 @@ class Tokenizer:
                   ``ValueError`` if the text contains one;
                 - a set of token strings: those; any *other* registered special token in the
                   text raises ``ValueError`` (tiktoken's ``disallowed_special="all"``).
+            disallowed_special: tiktoken's argument: which of the special tokens that are not
+                allowed raise ``ValueError`` when found in the text (with ``allowed_special``
+                ``"none_raise"`` or a set): ``"all"`` (default), or a collection of token
+                strings (``()``: none; the others are then encoded as text).
 
         Returns:
             The token ids.
 
         Raises:
             TypeError: ``text`` is not a str.
-            ValueError: a disallowed special token occurs in ``text``, or ``allowed_special`` is
-                not one of the forms above.
+            ValueError: a disallowed special token occurs in ``text``, or ``allowed_special`` or
+                ``disallowed_special`` is not one of the forms above.
         """
         _check_text(text, "encode")
+        if disallowed_special == "all":
+            disallowed = set(self.special_tokens)
+        elif isinstance(disallowed_special, Collection) and not isinstance(disallowed_special, str) \
+                and all(isinstance(t, str) for t in disallowed_special):
+            disallowed = set(disallowed_special)
+        else:
+            raise ValueError(f"disallowed_special must be 'all' or a collection of tokens, got {disallowed_special!r}")
         if allowed_special == "all":
             allowed = set(self.special_tokens)
         elif allowed_special in ("none", "none_raise"):
@@ -196,8 +223,8 @@ class Tokenizer:
                 f"allowed_special must be 'all', 'none', 'none_raise' or a set of tokens, got {allowed_special!r}"
             )
         if allowed_special != "none":
-            for token in self.special_tokens:
-                if token not in allowed and token in text:
+            for token in [*self.special_tokens, *sorted(disallowed - set(self.special_tokens))]:
+                if token in disallowed and token not in allowed and token in text:
                     raise ValueError(
                         f"the text contains the special token {token!r}; pass allowed_special={{{token!r}}} "
                         f"(or 'all') to encode it as a special token, or 'none' to encode it as text"
@@ -217,10 +244,11 @@ class Tokenizer:
         _check_texts(texts, "encode_ordinary_batch")
         return [self.encode_ordinary(text) for text in texts]
 
-    def encode_batch(self, texts: list[str], allowed_special: str | set[str] = "none_raise") -> list[list[int]]:
-        """`encode` on each text (tiktoken's name; ``allowed_special`` as in `encode`)."""
+    def encode_batch(self, texts: list[str], allowed_special: str | set[str] = "none_raise",
+                     disallowed_special: str | Collection[str] = "all") -> list[list[int]]:
+        """`encode` on each text (tiktoken's name; ``allowed_special`` and ``disallowed_special`` as in `encode`)."""
         _check_texts(texts, "encode_batch")
-        return [self.encode(text, allowed_special) for text in texts]
+        return [self.encode(text, allowed_special, disallowed_special) for text in texts]
 
     def encode_single_token(self, text_or_bytes: str | bytes) -> int:
         """The id of the one token whose bytes (or text) are exactly these (tiktoken's name).
@@ -370,24 +398,33 @@ class Tokenizer:
         """
         return files.save(self, prefix, overwrite)
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Tokenizer:
+    @_class_or_instance
+    def load(cls, tok: Tokenizer | None, path: str | os.PathLike) -> Tokenizer:
         """Read a ``.model`` file, written by `save` or by minbpe, and return its tokenizer.
 
-        Called on a subclass (``RegexTokenizer.load(...)``), the file must hold that class (or
-        a subclass of it).
+        Called on a class, ``RegexTokenizer.load(path)``, it returns a new tokenizer; the file must
+        hold that class (or a subclass of it). Called on a tokenizer, ``tok.load(path)`` (minbpe's
+        usage), it loads the file into ``tok`` (and returns it); the file must hold ``tok``'s class.
 
         Raises:
             ValueError: the file is not text, not a tokenizer file, holds another class, or is
-                damaged; the message names the file, the line and what was expected there.
+                damaged; the message names the file, the line and what was expected there. A
+                tokenizer that the file does not fit is left as it was.
         """
         classes = {c.__name__: c for c in _subclasses(Tokenizer)}
         model = files.read(path, classes, cls)
-        tok = model.cls.__new__(model.cls)
+        if tok is not None and model.cls is not cls:
+            raise ValueError(f"{path} holds a {model.cls.__name__}, not a {cls.__name__}; load it with "
+                             f"{model.cls.__name__}.load(path)")
+        loaded = model.cls.__new__(model.cls)
         try:
-            tok._set_state(model.pattern, model.byte_ids, model.merges, model.special_tokens)
+            loaded._set_state(model.pattern, model.byte_ids, model.merges, model.special_tokens)
         except (ValueError, regex.error) as exc:
             raise ValueError(f"{path}: {exc}") from None
+        if tok is None:
+            return loaded
+        tok.__dict__.clear()
+        tok.__dict__.update(loaded.__dict__)
         return tok
 
     # ---- interoperability ----------------------------------------------------------------

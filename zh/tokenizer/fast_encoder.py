@@ -178,13 +178,16 @@ class FastEncoder:
 
         A chunk equal to one of these texts needs no BPE at all. Not every token qualifies in
         principle (BPE might take another path through its bytes), so with
-        ``check_whole_tokens`` each one is checked, once, when the table is first used. Keyed by
+        ``check_whole_tokens`` each one is checked, once, when the table is first used; only tokens
+        of at most `LONG_CHUNK` bytes, whose check is cheap (training on ``"a" * 1_000_000`` makes
+        tokens of half a million bytes, and checking those took longer than encoding). Longer
+        chunks go through `bpe` like any other. Keyed by
         ``str``, like the chunks, so that looking a chunk up needs no ``.encode()``; tokens that
         are not valid UTF-8 on their own (pieces of a character) can never equal a whole chunk.
         """
         out = {}
         for idx, b in self.vocab.items():
-            if not self.check_whole_tokens or self.bpe(b) == [idx]:
+            if not self.check_whole_tokens or len(b) <= LONG_CHUNK and self.bpe(b) == [idx]:
                 try:
                     out[b.decode("utf-8")] = (idx,)
                 except UnicodeDecodeError:

@@ -130,7 +130,7 @@ def read(path: str | os.PathLike, classes: dict[str, type], wanted: type) -> Mod
     """
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")  # the mark some editors put first
     except UnicodeDecodeError as exc:
         raise ValueError(
             f"{path} is not a text file (byte {exc.start} is not UTF-8), so not a tokenizer .model file; "
