@@ -135,8 +135,10 @@ def build(source: str, defines: tuple[str, ...] = (), flavor: str = "trace") -> 
     key = _hash(source, flags, launcher.name)
     out = CACHE / f"{key}{'.so' if flavor == 'trace' else ''}"
     if not out.exists():
-        cu = CACHE / f"{key}.cu"
-        cu.write_text(source)
+        cu = CACHE / f"{key}.cu"  # named by its hash: the sanitizers' reports point into it
+        tmp = cu.with_name(f"{cu.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, cu)
         obj = CACHE / f"{key}.o"
         _gxx([*flags, "-x", "c++", "-include", str(HERE / "cuda_cpu.h"), "-c", str(cu)], obj)
         _gxx(["-x", "none", str(obj), str(launcher), *FLAVORS[flavor][2]], out)
@@ -240,13 +242,16 @@ class Function:
         (a flat block id, -1 for all) if given.
 
         Raises:
+            ValueError: for arguments that are not three float32 arrays and 1 or 3 ints.
             KernelError: if some threads of a block reached a ``__syncthreads()`` the others did not.
         """
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         ints = [int(a) for a in args if not isinstance(a, np.ndarray)]
-        assert len(arrays) == len(self.pointers) == 3, "a kernel takes three float arrays"
-        for a in arrays:
-            assert a.dtype == np.float32 and a.flags.c_contiguous, "arrays must be C-contiguous float32"
+        if len(arrays) != 3 or len(self.pointers) != 3 or len(ints) not in (1, 3):
+            raise ValueError(f"{self.entry}: the CPU launcher takes kernels of three float arrays and 1 or 3 ints, "
+                             f"got {len(arrays)} arrays and {len(ints)} other arguments")
+        if not all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays):
+            raise ValueError(f"{self.entry}: the arrays must be C-contiguous float32 (they are the device memory)")
         regions = [(n, a.ctypes.data, a.shape) for n, a in zip(self.pointers, arrays)]
         regions += [(n, addr, shape) for n, (addr, shape) in self.shared.items()]
         shapes = {n: tuple(s) for n, _, s in regions}
