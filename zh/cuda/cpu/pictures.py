@@ -80,7 +80,7 @@ def _warp_colours(ax, shape, e, title):
     ax.tick_params(labelsize=8)
 
 
-def draw(kernel: str, M: int, N: int, K: int, **tiles: int):
+def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figure.Figure":  # noqa: F821
     """Who reads and writes what in block (0, 0): the real kernel's global-memory accesses.
 
     In C, each element the block writes is coloured by the warp of the thread that writes it; in
@@ -106,7 +106,7 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int):
     return fig
 
 
-def draw_shared(kernel: str, M: int, N: int, K: int, **tiles: int):
+def draw_shared(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figure.Figure":  # noqa: F821
     """The shared-memory reads of warp 0 in block (0, 0) between the first two barriers (the
     first tile): which elements of each ``__shared__`` array it reads (thread 0's in black), and
     in the titles how many times each of them is read.
