@@ -147,9 +147,8 @@ def build(source: str, defines: tuple[str, ...] = (), flavor: str = "trace") -> 
 
 def build_all(jobs: list[tuple[str, tuple[str, ...], str]]) -> list[Path]:
     """``build(*job)`` for every job, as many at a time as there are cores."""
-    for flavor in {job[2] for job in jobs}:
-        _launcher(flavor)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(_launcher, sorted({job[2] for job in jobs})))  # the slow compiles first, side by side
         return list(pool.map(lambda job: build(*job), jobs))
 
 
