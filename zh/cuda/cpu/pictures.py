@@ -27,7 +27,7 @@ def trace(kernel: str, M: int, N: int, K: int, **tiles: int) -> Accesses:
 def _warp_accesses(seen: Accesses, name: str, write: bool) -> list[np.ndarray]:
     """Each warp-wide access to ``name``: the flat element indices its threads touched."""
     e = seen.elements(name, write)
-    key = (e["thread"] // WARPSIZE).astype(np.int64) << 32 | e["seq"]
+    key = (e["block"].astype(np.int64) << 42) | ((e["thread"] // WARPSIZE).astype(np.int64) << 32) | e["seq"]
     order = np.argsort(key, kind="stable")
     key, index = key[order], e["index"][order]
     return np.split(index, np.flatnonzero(np.diff(key)) + 1) if len(key) else []
