@@ -42,8 +42,12 @@ FP32_PER_SM = {(7, 0): 64, (7, 5): 64, (8, 0): 64, (8, 6): 128, (8, 7): 128, (8,
 
 PLACEHOLDER = f"""**{report.NO_MEASUREMENT}.** `scripts/bench_cuda.py` has not been run on a GPU for this
 site, so no speed of these kernels is shown: no number here is estimated or borrowed. What has been
-checked without a GPU: every kernel compiles with `nvcc` for sm_90 without register spills, and its
-index arithmetic, emulated thread by thread on the CPU, computes the right product (the tests).
+checked without a GPU (the tests): every kernel compiles with `nvcc` for sm_90 without register
+spills (where the CUDA toolkit is installed), and its own CUDA source, compiled with g++ and run on
+the CPU, computes the right product against NumPy in double precision at sizes that are and are not
+multiples of its tiles, writes each output element exactly once, and runs clean under
+AddressSanitizer + UBSan and ThreadSanitizer; deliberately broken copies of every kernel (an index
+swapped, a barrier dropped, a bound off by one) are caught by those checks.
 No plot is drawn until a measurement exists; [Running on a GPU](index.md#running-on-a-gpu) gives
 the two commands that measure the kernels and replace this note.
 """

@@ -1,36 +1,18 @@
 """A stand-in for pycuda, for testing the launchers and the benchmark script without a GPU.
 
-Device memory is NumPy; a "compiled" kernel either runs zh.cuda.emulate's mirror of the kernel
-with the grid, block and constants it was given (``exact=True``: the launcher's arithmetic is
-checked thread by thread), or computes the intended result with NumPy (fast, for the script).
-Constants are read from the source the way the C preprocessor would, with the ``-D`` options the
-launcher passed, so a launcher that compiles one tiling and launches another gets a wrong answer.
+Device memory is NumPy; a "compiled" kernel either is the source pycuda was given, compiled for
+the CPU with the same ``-D`` options by zh.cuda.cpu and launched with the grid and block it was
+given (``exact=True``: a launcher that compiles one tiling and launches another, or gets a grid
+wrong, gets a wrong answer), or computes the intended result with NumPy (fast, for the script).
 """
 
-import re
 import sys
 import time
 import types
 
 import numpy as np
 
-from zh.cuda import emulate, runtime
-from zh.cuda.matmul import KERNELS
-
-
-def preprocess_constants(source: str, options) -> dict:
-    """The integer macros a kernel sees after ``nvcc -DNAME=V ...``."""
-    values = dict(re.fullmatch(r"-D(\w+)=(\d+)", o).groups() for o in options or [])
-    values = {k: int(v) for k, v in values.items()}
-    skipping = False
-    for line in source.splitlines():
-        if m := re.match(r"#ifndef (\w+)", line):
-            skipping = m[1] in values
-        elif line.startswith("#endif"):
-            skipping = False
-        elif (m := re.match(r"#define (\w+) (.+)$", line)) and not skipping:
-            values[m[1]] = eval(m[2].replace("/", "//"), {}, dict(values))
-    return values
+from zh.cuda import cpu, runtime
 
 
 class Buffer:
@@ -63,28 +45,20 @@ class Out(In):
 
 class Function:
     def __init__(self, source, options, entry, exact):
-        self.consts = preprocess_constants(source, options)
-        self.entry, self.exact = entry, exact
+        self.source, self.options, self.entry, self.exact = source, tuple(options or ()), entry, exact
 
     def __call__(self, *args, block, grid):
         bufs, sizes = [a.floats() for a in args[:3]], [int(a) for a in args[3:]]
-        if self.entry == "vector_add":
-            (n,) = sizes
-            if self.exact:
-                return emulate.launch(
-                    emulate.vector_add, grid, block, *[emulate.Memory(b, "abc"[i]) for i, b in enumerate(bufs)], n
-                )
-            bufs[2][:n] = bufs[0][:n] + bufs[1][:n]
-            return
-        M, N, K = sizes
-        name = next(k.name for k in KERNELS.values() if k.entry == self.entry)
         if self.exact:
-            mem = [emulate.Memory(b, "ABC"[i]) for i, b in enumerate(bufs)]
-            wanted = set(list(emulate.inspect.signature(emulate.MIRRORS[name]).parameters)[7:])
-            consts = {k: v for k, v in self.consts.items() if k in wanted}
-            return emulate.launch(emulate.MIRRORS[name], grid, block, *mem, M, N, K, **consts)
-        A, B = bufs[0][: M * K].reshape(M, K), bufs[1][: K * N].reshape(K, N)
-        bufs[2][: M * N] = (A @ B).ravel()
+            fn = cpu.function("pycuda.cu", self.entry, self.options, source=self.source)
+            fn(*bufs, *sizes, block=block, grid=grid)
+        elif self.entry == "vector_add":
+            (n,) = sizes
+            bufs[2][:n] = bufs[0][:n] + bufs[1][:n]
+        else:
+            M, N, K = sizes
+            A, B = bufs[0][: M * K].reshape(M, K), bufs[1][: K * N].reshape(K, N)
+            bufs[2][: M * N] = (A @ B).ravel()
 
 
 class Event:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zh.cuda.emulate import SMALL_TILES
+from zh.cuda.cpu import SMALL_TILES
 from zh.cuda.matmul import KERNELS, variants
 from zh.cuda import runtime
 from zh.cuda.runtime import KERNELS_DIR, compile_cubin, source
@@ -24,7 +24,7 @@ ARCH = "sm_90"
 STATIC_SMEM_LIMIT = 48 * 1024  # bytes of static __shared__ memory one block may declare
 REGISTER_FILE = 64 * 1024  # 32-bit registers per SM on sm_90
 # What gets compiled: (file, nvcc -D options, entry the launcher asks for, threads per block it
-# launches). Each kernel's own tiling, the small tilings the emulator runs, and the tuning candidates.
+# launches). Each kernel's own tiling, the small tilings the CPU tests run, and the tuning candidates.
 JOBS = [("vector_add.cu", (), "vector_add", 256)] + [
     (k.file, k.defines(**tiles), k.entry, int(np.prod(k.block(**tiles))))
     for k, tiles in variants() + [(k, SMALL_TILES[k.name]) for k in KERNELS.values()]

@@ -1,8 +1,9 @@
 """The launchers and the benchmark script end to end, with a fake pycuda (tests/fake_pycuda.py).
 
-With ``exact=True`` every launch runs the emulated kernel with the grid, block and compile-time
-constants the launcher chose, so these tests check the Python side of each GPU call: operand
-preparation, padding, grid and block shapes, the -D options of another tiling, copying back.
+With ``exact=True`` every launch runs the kernel's own source on the CPU (zh.cuda.cpu) with the
+grid, block and ``-D`` options the launcher chose, so these tests check the Python side of each
+GPU call: operand preparation, padding, grid and block shapes, the -D options of another tiling,
+copying back.
 """
 
 import ctypes.util
@@ -17,7 +18,7 @@ import pytest
 import fake_pycuda
 from script_loader import load_script
 from zh.cuda import KERNELS, matmul, runtime, vector_add
-from zh.cuda.emulate import SMALL_TILES
+from zh.cuda.cpu import SMALL_TILES
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -161,7 +161,7 @@ KERNELS: dict[str, Kernel] = {
 
 
 # Other tilings of rung 7 for scripts/bench_cuda.py to try (an "autotuned" rung): every one is
-# compiled by the tests (no spills, fits an SM) and emulated against numpy.
+# compiled by the tests (no spills, fits an SM) and run on the CPU against numpy.
 TUNING_CANDIDATES: list[dict] = [
     {},  # the source's own: BM=BN=128, BK=16, 64x64 warp tiles, 128 threads
     {"BK": 8},

@@ -22,8 +22,8 @@ KERNELS_DIR = Path(__file__).parent / "kernels"
 HOW_TO_GET_A_GPU = (
     "To run zh.cuda on a GPU you need a machine with an NVIDIA GPU and its driver, and pycuda "
     "(`pip install 'zh[gpu]'`, or on an offline GPU machine the wheels and steps of "
-    "scripts/gpu_run.sh). Without one, zh.cuda.emulate runs the same kernels' index arithmetic "
-    "on the CPU."
+    "scripts/gpu_run.sh). Without one, zh.cuda.cpu runs the same kernels' source on the CPU "
+    "(compiled with g++)."
 )
 
 
