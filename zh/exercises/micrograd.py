@@ -142,7 +142,7 @@ def diamond(a: float, b: float, c: float) -> list[float]:
     return _grads((ta * tb + tb * tc) * (ta + tc), [ta, tb, tc])
 
 
-@exercise("micrograd/backprop", "micrograd_twice", hint="without the reset, b.grad holds 8 when the second pass reaches it",
+@exercise("micrograd/backprop", "micrograd_twice", hint="without a reset, b still holds 4 from the first pass when the second adds to it",
           example=dict)
 def micrograd_twice() -> float:
     """a.grad after two backward() calls on b = 2a, L = b + 3b in the PyPI micrograd package."""
