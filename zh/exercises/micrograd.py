@@ -5,8 +5,6 @@ in double precision (or from the PyPI ``micrograd`` package, or from algebra), n
 the solution's own code again.
 """
 
-import math
-
 from zh.exercises import exercise
 
 
@@ -79,7 +77,8 @@ exercise("micrograd/derivative", "second", rtol=1e-4,  # a finite difference wit
 # ---- micrograd/value ----
 
 
-@exercise("micrograd/value", "grads", hint="M = u * v with u = a + b, v = a - c: dM/da gets a part through u and one through v",
+@exercise("micrograd/value", "grads",
+          hint="M = u * v with u = a + b, v = a - c: dM/da gets a part through u and one through v",
           example=lambda: {"a": 2.0, "b": -3.0, "c": 10.0})
 def value_grads(a: float, b: float, c: float) -> list[float]:
     """dM/da, dM/db, dM/dc of M = (a + b) * (a - c), by autograd."""
@@ -142,7 +141,8 @@ def diamond(a: float, b: float, c: float) -> list[float]:
     return _grads((ta * tb + tb * tc) * (ta + tc), [ta, tb, tc])
 
 
-@exercise("micrograd/backprop", "micrograd_twice", hint="without a reset, b still holds 4 from the first pass when the second adds to it",
+@exercise("micrograd/backprop", "micrograd_twice",
+          hint="without a reset, b still holds 4 from the first pass when the second adds to it",
           example=dict)
 def micrograd_twice() -> float:
     """a.grad after two backward() calls on b = 2a, L = b + 3b in the PyPI micrograd package."""
@@ -190,7 +190,8 @@ def neuron_chain_w1(v: float, c: float) -> float:
     return _grads(torch.tanh(v * o + c), leaves)[2]
 
 
-@exercise("micrograd/neuron", "final_loss", hint="each step: zero the grads, compute (o - target)**2, backward, w -= lr * grad",
+@exercise("micrograd/neuron", "final_loss",
+          hint="each step: zero the grads, compute (o - target)**2, backward, w -= lr * grad",
           example=lambda: {"target": 0.9, "lr": 0.5, "steps": 3})
 def neuron_final_loss(target: float, lr: float, steps: int) -> float:
     """(o - target)^2 after ``steps`` gradient steps on w1, w2, b of the page's neuron (x1 = 2, x2 = 0), in torch."""
@@ -214,7 +215,8 @@ def _squared_difference(x1, w1, x2, w2):
     return (tx1 * tw1 - tx2 * tw2) ** 2, leaves
 
 
-@exercise("micrograd/worked_example", "grads", hint="d = x1*w1 - x2*w2; every gradient is 2d times the other factor, with a sign",
+@exercise("micrograd/worked_example", "grads",
+          hint="d = x1*w1 - x2*w2; every gradient is 2d times the other factor, with a sign",
           example=lambda: {"x1": 2.0, "w1": 1.0, "x2": -1.0, "w2": 3.0})
 def worked_grads(x1: float, w1: float, x2: float, w2: float) -> list[float]:
     """The gradients of (x1 w1 - x2 w2)^2 with respect to x1, w1, x2, w2, by autograd."""
@@ -222,7 +224,8 @@ def worked_grads(x1: float, w1: float, x2: float, w2: float) -> list[float]:
     return _grads(loss, leaves)
 
 
-@exercise("micrograd/worked_example", "after_step", hint="move w1 and w2 (only) by -lr times their gradients, then recompute the loss",
+@exercise("micrograd/worked_example", "after_step",
+          hint="move w1 and w2 (only) by -lr times their gradients, then recompute the loss",
           example=lambda: {"lr": 0.01})
 def worked_after_step(lr: float) -> float:
     """The loss after one gradient step of size lr on w1 and w2 from the page's point, in torch."""
@@ -249,7 +252,8 @@ def worked_best_lr() -> float:
     return (low + high) / 2
 
 
-@exercise("micrograd/worked_example", "central", rtol=1e-8,  # the central difference of a quadratic is exact up to rounding
+# the central difference of a quadratic is exact up to rounding
+@exercise("micrograd/worked_example", "central", rtol=1e-8,
           hint="(f(v + h) - f(v - h)) / (2h) for each input in turn, the others at the point",
           example=lambda: {"point": [1.0, -4.0, 3.75, 2.0]})
 def worked_central(point: list[float]) -> list[float]:
@@ -270,18 +274,21 @@ def mlp_n_params(nin: int, nouts: list[int]) -> int:
     return len(MLP(nin, nouts).parameters())
 
 
-@exercise("micrograd/mlp", "xor_predictions", hint="train longer, or a wider hidden layer; the sign of the score is the class",
+@exercise("micrograd/mlp", "xor_predictions",
+          hint="train longer, or a wider hidden layer; the sign of the score is the class",
           example=lambda: {"X": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]})
 def xor_predictions(X: list[list[float]]) -> list[int]:
     """The XOR class of each point, +1 where exactly one coordinate is above 0.5, else -1."""
     return [1 if (u > 0.5) != (v > 0.5) else -1 for u, v in X]
 
 
-@exercise("micrograd/mlp", "step_by_hand", hint="zero the grads before backward(), then p.data -= lr * p.grad for every p",
+@exercise("micrograd/mlp", "step_by_hand",
+          hint="zero the grads before backward(), then p.data -= lr * p.grad for every p",
           example=lambda: {"before": [0.5, -0.3, 0.0, 0.2, 0.8, -0.1, 0.7, -0.6, 0.0], "sizes": [2, 2, 1],
                            "X": [[1.0, 0.5], [-0.5, 1.0], [0.3, -1.2]], "y": [1, -1, 1], "lr": 0.5})
-def mlp_step_by_hand(before: list[float], sizes: list[int], X: list[list[float]], y: list[int], lr: float) -> list[float]:
-    """The parameters after one step of gradient descent on svm_loss, in torch: layers as (W | b) rows, as zh lists them."""
+def mlp_step_by_hand(before: list[float], sizes: list[int], X: list[list[float]], y: list[int],
+                     lr: float) -> list[float]:
+    """The parameters after one gradient step on svm_loss, by torch (per layer: (W | b) rows, as zh lists them)."""
     torch = _torch()
     flat = torch.tensor(before, dtype=torch.float64)
     layers, at = [], 0
@@ -303,7 +310,8 @@ def mlp_step_by_hand(before: list[float], sizes: list[int], X: list[list[float]]
 # ---- micrograd/pytorch ----
 
 
-@exercise("micrograd/pytorch", "L_grads", hint="L = (a*b + c) * f: dL/da = b*f, dL/db = a*f, dL/dc = f, dL/df = a*b + c",
+@exercise("micrograd/pytorch", "L_grads",
+          hint="L = (a*b + c) * f: dL/da = b*f, dL/db = a*f, dL/dc = f, dL/df = a*b + c",
           example=lambda: {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
 def pytorch_L_grads(a: float, b: float, c: float, f: float) -> list[float]:
     """dL/da, dL/db, dL/dc, dL/df of L = (a*b + c) * f, by zh's Value (the other autograd)."""
@@ -315,7 +323,8 @@ def pytorch_L_grads(a: float, b: float, c: float, f: float) -> list[float]:
     return [v.grad for v in leaves]
 
 
-@exercise("micrograd/pytorch", "n_grad", hint="call n.retain_grad() before backward(): torch keeps only the leaves' .grad otherwise",
+@exercise("micrograd/pytorch", "n_grad",
+          hint="call n.retain_grad() before backward(): torch keeps only the leaves' .grad otherwise",
           example=lambda: {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
 def pytorch_n_grad(x1: float, x2: float, w1: float, w2: float, b: float) -> float:
     """do/dn of o = tanh(n), n = x1 w1 + x2 w2 + b, by zh's Value."""
@@ -326,10 +335,11 @@ def pytorch_n_grad(x1: float, x2: float, w1: float, w2: float, b: float) -> floa
     return n.grad
 
 
-@exercise("micrograd/pytorch", "first_layer", rtol=1e-9, hint="H = X @ W.T + b, then relu; row j of W is neuron j's weights",
+@exercise("micrograd/pytorch", "first_layer", rtol=1e-9,
+          hint="H = X @ W.T + b, then relu; row j of W is neuron j's weights",
           example=lambda: {"model_seed": 0, "X": [[0.5, -1.0], [2.0, 0.25]]})
-def pytorch_first_layer(model_seed: int, X) -> "list":
-    """The first layer's outputs (after its ReLU) for every row of X, by zh's own MLP(2, [16, 16, 1]) built from the seed."""
+def pytorch_first_layer(model_seed: int, X):
+    """The first layer's outputs (after its ReLU) for each row of X, by zh's own MLP(2, [16, 16, 1]) from the seed."""
     import random
 
     import numpy as np
@@ -342,7 +352,7 @@ def pytorch_first_layer(model_seed: int, X) -> "list":
 
 
 @exercise("micrograd/pytorch", "losses", rtol=1e-9,  # sums in another order: equal to ~1e-15, not to the last bit
-          hint="the learning rate of step k is 1 - 0.9 k / steps; zero the gradients (net.zero_grad()) before every backward()",
+          hint="the learning rate of step k is 1 - 0.9 k / steps; call net.zero_grad() before every backward()",
           example=lambda: {"model_seed": 0, "X": [[0.5, -1.0], [2.0, 0.25], [-1.0, 0.0]], "y": [1, -1, 1], "steps": 3})
 def pytorch_losses(model_seed: int, X, y: list[int], steps: int) -> list[float]:
     """The loss before each of ``steps`` steps of zh's own ``train`` on MLP(2, [16, 16, 1]) built from the seed."""
