@@ -75,3 +75,53 @@ def trigram_loss(train_words: list[str], val_words: list[str], smoothing: float)
 def best_smoothing(train_words: list[str], val_words: list[str], candidates: list[float]) -> float:
     """The candidate pseudo-count with the lowest trigram validation loss, by plain counting."""
     return min(candidates, key=lambda s: _ngram_nll(train_words, val_words, 3, s))
+
+
+# ---- makemore/neural_bigram ----
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@exercise("makemore/neural_bigram", "dlogits_one", hint="softmax of the row W[x], minus 1 at the target y",
+          example=lambda: {"W": _torch().randn(27, 27, generator=_torch().Generator().manual_seed(0)), "x": 5, "y": 13})
+def dlogits_one(W, x: int, y: int):
+    """d(cross-entropy)/d(logits) of the one example (x -> y), by autograd."""
+    torch = _torch()
+    z = W.detach()[x].double().requires_grad_()
+    torch.nn.functional.cross_entropy(z[None], torch.tensor([y])).backward()
+    return z.grad
+
+
+def _cross_entropy_probes():
+    # one row each: check() prints a failing probe on one line, and a tensor of several rows prints on several
+    torch = _torch()
+    return [
+        (torch.tensor([[1000.0, 0.0, -5.0]]), torch.tensor([1])),
+        (torch.tensor([[-800.0, -810.0]]), torch.tensor([0])),
+        (torch.tensor([[3.0, 2.0, 1.0, 0.5]]), torch.tensor([2])),
+    ]
+
+
+def _torch_cross_entropy(logits, targets):
+    """torch's own cross-entropy, the mean of -log softmax(logits)[target], as a float."""
+    return _torch().nn.functional.cross_entropy(logits, targets).item()
+
+
+exercise("makemore/neural_bigram", "cross_entropy", rtol=1e-5, atol=1e-4,  # float32 sums of logits near 1000
+         hint="subtract each row's maximum before exp: log-sum-exp does not change, and exp never overflows",
+         probes=_cross_entropy_probes)(_torch_cross_entropy)
+
+
+@exercise("makemore/neural_bigram", "dW",
+          hint="each row i: (how often i is the current character) * softmax(W_i) - N_i, all over the number of bigrams",
+          example=lambda: {"W": _torch().randn(5, 5, generator=_torch().Generator().manual_seed(0)),
+                           "N": _torch().randint(0, 9, (5, 5), generator=_torch().Generator().manual_seed(1))})
+def counts_dW(W, N):
+    """d/dW of -(N * log_softmax(W)).sum() / N.sum(), by autograd in float64."""
+    w = W.detach().double().requires_grad_()
+    (-(N.double() * w.log_softmax(dim=1)).sum() / N.sum()).backward()
+    return w.grad
