@@ -117,7 +117,7 @@ exercise("makemore/neural_bigram", "cross_entropy", rtol=1e-5, atol=1e-4,  # flo
 
 
 @exercise("makemore/neural_bigram", "dW",
-          hint="each row i: (how often i is the current character) * softmax(W_i) - N_i, all over the number of bigrams",
+          hint="each row i: (how often i is the current character) * softmax(W_i) - N_i, over the number of bigrams",
           example=lambda: {"W": _torch().randn(5, 5, generator=_torch().Generator().manual_seed(0)),
                            "N": _torch().randint(0, 9, (5, 5), generator=_torch().Generator().manual_seed(1))})
 def counts_dW(W, N):
