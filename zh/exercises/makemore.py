@@ -125,3 +125,62 @@ def counts_dW(W, N):
     w = W.detach().double().requires_grad_()
     (-(N.double() * w.log_softmax(dim=1)).sum() / N.sum()).backward()
     return w.grad
+
+
+# ---- makemore/mlp ----
+
+
+def _small_split(block_size: int = 3, n: int = 64):
+    """A few contexts and next characters of SOME_NAMES, for the tests' examples."""
+    from zh.data import CharVocab, build_dataset
+
+    X, Y = build_dataset(SOME_NAMES, CharVocab.from_words(SOME_NAMES), block_size)
+    return X[:n], Y[:n]
+
+
+def _tiny_mlp():
+    """A small untrained MLP of zh, for the tests' examples."""
+    from zh.models.mlp import MLP, MLPConfig
+
+    return MLP(MLPConfig(n_hidden=20), generator=_torch().Generator().manual_seed(0))
+
+
+@exercise("makemore/mlp", "n_params", hint="C is vocab x n_embd, W1 is (block_size * n_embd) x n_hidden, then b1, W2, b2",
+          example=lambda: {"block_size": 4, "n_embd": 8, "n_hidden": 100})
+def mlp_n_params(block_size: int, n_embd: int, n_hidden: int) -> int:
+    """The number of parameters of zh's MLP for names (27 characters), counted on a built model."""
+    from zh.models.mlp import MLP, MLPConfig
+
+    model = MLP(MLPConfig(vocab_size=27, block_size=block_size, n_embd=n_embd, n_hidden=n_hidden))
+    return sum(p.numel() for p in model.parameters())
+
+
+@exercise("makemore/mlp", "init_loss", rtol=1e-4,  # float32 means over ~20,000 examples
+          hint="embed, view(-1, 30), tanh(@ W1 + b1), @ W2 + b2, then F.cross_entropy",
+          example=lambda: dict(zip(("X", "Y"), _small_split())))
+def mlp_init_loss(X, Y) -> float:
+    """The loss on (X, Y) of zh's MLP module as the seed 2147483647 initialises it (the page's C, W1, b1, W2, b2)."""
+    torch = _torch()
+    from zh.models.mlp import MLP, MLPConfig
+
+    model = MLP(MLPConfig(), generator=torch.Generator().manual_seed(2147483647))
+    with torch.no_grad():
+        return model(X, Y)[1].item()
+
+
+@exercise("makemore/mlp", "C_rows", hint="a row of C gets a gradient only if its character is in some context of the batch",
+          example=lambda: {"Xb": _small_split()[0][:8]})
+def mlp_C_rows(Xb) -> list[int]:
+    """The characters (row indices of C) that occur in the contexts of the batch, in increasing order."""
+    return sorted({int(i) for row in Xb.tolist() for i in row})
+
+
+@exercise("makemore/mlp", "val_loss", rtol=1e-4,  # float32
+          hint="the mean cross-entropy of the model's logits on every validation example, under torch.no_grad()",
+          example=lambda: {"model": _tiny_mlp(), **dict(zip(("X", "Y"), _small_split()))})
+def mlp_val_loss(model, X, Y) -> float:
+    """The mean cross-entropy of ``model``'s logits on (X, Y), by torch's own function."""
+    torch = _torch()
+    with torch.no_grad():
+        logits = model(X)[0]
+        return torch.nn.functional.cross_entropy(logits, Y).item()
