@@ -145,7 +145,8 @@ def _tiny_mlp():
     return MLP(MLPConfig(n_hidden=20), generator=_torch().Generator().manual_seed(0))
 
 
-@exercise("makemore/mlp", "n_params", hint="C is vocab x n_embd, W1 is (block_size * n_embd) x n_hidden, then b1, W2, b2",
+@exercise("makemore/mlp", "n_params",
+          hint="C is vocab x n_embd, W1 is (block_size * n_embd) x n_hidden, then b1, W2, b2",
           example=lambda: {"block_size": 4, "n_embd": 8, "n_hidden": 100})
 def mlp_n_params(block_size: int, n_embd: int, n_hidden: int) -> int:
     """The number of parameters of zh's MLP for names (27 characters), counted on a built model."""
@@ -168,7 +169,8 @@ def mlp_init_loss(X, Y) -> float:
         return model(X, Y)[1].item()
 
 
-@exercise("makemore/mlp", "C_rows", hint="a row of C gets a gradient only if its character is in some context of the batch",
+@exercise("makemore/mlp", "C_rows",
+          hint="a row of C gets a gradient only if its character is in some context of the batch",
           example=lambda: {"Xb": _small_split()[0][:8]})
 def mlp_C_rows(Xb) -> list[int]:
     """The characters (row indices of C) that occur in the contexts of the batch, in increasing order."""
