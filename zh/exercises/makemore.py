@@ -186,3 +186,72 @@ def mlp_val_loss(model, X, Y) -> float:
     with torch.no_grad():
         logits = model(X)[0]
         return torch.nn.functional.cross_entropy(logits, Y).item()
+
+
+# ---- makemore/activations ----
+
+
+@exercise("makemore/activations", "bn_by_hand", rtol=1e-4, atol=1e-5,  # float32
+          hint="per column: subtract the batch mean, divide by sqrt(biased variance + 1e-5)",
+          example=lambda: {"xb": _torch().randn(8, 3, generator=_torch().Generator().manual_seed(0)) * 3 + 5})
+def bn_by_hand(xb):
+    """A freshly initialised BatchNorm (gamma 1, beta 0) in training mode on ``xb``, by torch's own function."""
+    return _torch().nn.functional.batch_norm(xb, None, None, training=True, eps=1e-5)
+
+
+@exercise("makemore/activations", "relu_gain", hint="relu keeps half of a symmetric input: E[relu(y)^2] = Var(y) / 2",
+          example=dict)
+def relu_gain() -> float:
+    """The Kaiming gain for ReLU, from torch's own table."""
+    return float(_torch().nn.init.calculate_gain("relu"))
+
+
+@exercise("makemore/activations", "zero_init_moving",
+          hint="with every weight 0 the hidden layer outputs tanh(0) = 0: which gradients are products with it?",
+          example=lambda: {"model": _zero_mlp(), **dict(zip(("Xb", "Yb"), _small_split()))})
+def zero_init_moving(model, Xb, Yb) -> list[bool]:
+    """For each parameter of ``model``, whether the loss on (Xb, Yb) gives it a non-zero gradient, by autograd."""
+    torch = _torch()
+    params = model.parameters()
+    grads = torch.autograd.grad(torch.nn.functional.cross_entropy(model(Xb), Yb), params)
+    return [bool(g.abs().sum() > 0) for g in grads]
+
+
+def _zero_mlp():
+    """The activations page's MLP without BatchNorm, every parameter 0 (for the tests' examples)."""
+    torch = _torch()
+    from zh.models.activations import mlp
+
+    model = mlp(27, n_hidden=20, batchnorm=False, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
+def _trained_bn_mlp():
+    """A small BatchNorm MLP of the activations page after a few steps (for the tests' examples)."""
+    torch = _torch()
+    from zh.models.activations import mlp, train
+
+    model = mlp(27, n_hidden=20, batchnorm=True, generator=torch.Generator().manual_seed(0))
+    X, Y = _small_split()
+    train(model, X, Y, steps=5, generator=torch.Generator().manual_seed(1))
+    return model
+
+
+@exercise("makemore/activations", "folded", rtol=1e-4, atol=1e-4,  # float32, summed in another order
+          hint="eval mode uses running_mean and running_var: W' = W * gamma / sqrt(var + eps), "
+               "b' = beta - mean * gamma / sqrt(var + eps)",
+          example=lambda: {"model": _trained_bn_mlp(), "X": _small_split()[0]})
+def folded_logits(model, X):
+    """The logits of ``model`` (with its BatchNorm) in eval mode on X, by the model itself."""
+    torch = _torch()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(X)
+    finally:
+        if was_training:
+            model.train()
