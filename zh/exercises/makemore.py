@@ -255,3 +255,141 @@ def folded_logits(model, X):
     finally:
         if was_training:
             model.train()
+
+
+# ---- makemore/backprop ----
+# Each reference rebuilds the rest of the forward pass from the named tensor on, in float64 with torch's own
+# functions (F.cross_entropy, Tensor.var), and asks autograd for the gradient of the loss with respect to it.
+
+
+def _grad_of(leaf, rest):
+    """d rest(leaf) / d leaf by autograd, ``leaf`` taken as a fresh float64 leaf."""
+    torch = _torch()
+    x = leaf.detach().double().requires_grad_()
+    (grad,) = torch.autograd.grad(rest(x), x)
+    return grad
+
+
+def _head_loss(hpreact, W2, b2, Yb):
+    """The loss from the BatchNorm's output on: tanh, the output layer, the cross-entropy."""
+    torch = _torch()
+    return torch.nn.functional.cross_entropy(torch.tanh(hpreact) @ W2 + b2, Yb)
+
+
+def _bn_unbiased(hprebn, bngain, bnbias):
+    """The page's BatchNorm: batch mean, Bessel-corrected batch variance, epsilon 1e-5."""
+    xhat = (hprebn - hprebn.mean(0, keepdim=True)) / (hprebn.var(0, keepdim=True, correction=1) + 1e-5).sqrt()
+    return bngain * xhat + bnbias
+
+
+def _backprop_example(*names):
+    """A small batch through a small network of the page's shapes (27 characters, 3 x 10 inputs, 8 hidden units)."""
+    torch = _torch()
+    g = torch.Generator().manual_seed(0)
+    n, hidden = 6, 8
+    t = {"C": torch.randn(27, 10, generator=g, dtype=torch.float64),
+         "W1": torch.randn(30, hidden, generator=g, dtype=torch.float64) * 0.3,
+         "b1": torch.randn(hidden, generator=g, dtype=torch.float64) * 0.1,
+         "W2": torch.randn(hidden, 27, generator=g, dtype=torch.float64) * 0.1,
+         "b2": torch.randn(27, generator=g, dtype=torch.float64) * 0.1,
+         "bngain": 1 + 0.1 * torch.randn(1, hidden, generator=g, dtype=torch.float64),
+         "bnbias": 0.1 * torch.randn(1, hidden, generator=g, dtype=torch.float64),
+         "Xb": torch.randint(0, 27, (n, 3), generator=g), "Yb": torch.randint(0, 27, (n,), generator=g)}
+    t["hprebn"] = t["C"][t["Xb"]].view(n, -1) @ t["W1"] + t["b1"]
+    t["bndiff"] = t["hprebn"] - t["hprebn"].mean(0, keepdim=True)
+    t["bnvar"] = t["hprebn"].var(0, keepdim=True, correction=1)
+    t["hpreact"] = _bn_unbiased(t["hprebn"], t["bngain"], t["bnbias"])
+    t["logits"] = torch.tanh(t["hpreact"]) @ t["W2"] + t["b2"]
+    t["counts"] = (t["logits"] - t["logits"].max(1, keepdim=True).values).exp()
+    t["probs"] = t["counts"] / t["counts"].sum(1, keepdim=True)
+    t["params"] = {k: t[k] for k in ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")}
+    return {k: t[k] for k in names}
+
+
+def _fixed(*tensors):
+    """The page's tensors as float64 constants (no gradient flows into them)."""
+    return [t.detach().double() for t in tensors]
+
+
+def _nll(probs, Yb):
+    return -probs[_torch().arange(len(Yb)), Yb].log().mean()
+
+
+@exercise("makemore/backprop", "dprobs",
+          hint="only the correct entry of each row is used: -1/(n * p) there, 0 elsewhere",
+          example=lambda: _backprop_example("probs", "Yb"))
+def backprop_dprobs(probs, Yb):
+    """dL/dprobs of L = -mean(log probs[i, Yb[i]])."""
+    return _grad_of(probs, lambda p: _nll(p, Yb))
+
+
+@exercise("makemore/backprop", "dcounts",
+          hint="counts is used twice: directly, and in its row's sum (whose inverse multiplies the whole row)",
+          example=lambda: _backprop_example("counts", "Yb"))
+def backprop_dcounts(counts, Yb):
+    """dL/dcounts of L = -mean(log (counts / counts.sum(1))[i, Yb[i]])."""
+    return _grad_of(counts, lambda c: _nll(c / c.sum(1, keepdim=True), Yb))
+
+
+@exercise("makemore/backprop", "dlogits", hint="(softmax(logits) - onehot(Yb)) / n",
+          example=lambda: _backprop_example("logits", "Yb"))
+def backprop_dlogits(logits, Yb):
+    """dL/dlogits of F.cross_entropy(logits, Yb)."""
+    return _grad_of(logits, lambda z: _torch().nn.functional.cross_entropy(z, Yb))
+
+
+@exercise("makemore/backprop", "dhpreact", hint="dh = dlogits @ W2.T, then through tanh: times 1 - h**2",
+          example=lambda: _backprop_example("hpreact", "W2", "b2", "Yb"))
+def backprop_dhpreact(hpreact, W2, b2, Yb):
+    """dL/dhpreact through tanh, the output layer and the cross-entropy."""
+    W2, b2 = _fixed(W2, b2)
+    return _grad_of(hpreact, lambda x: _head_loss(x, W2, b2, Yb))
+
+
+@exercise("makemore/backprop", "dbnvar",
+          hint="bnvar enters only bnvar_inv = (bnvar + 1e-5) ** -0.5, which multiplies bndiff: sum over the batch",
+          example=lambda: _backprop_example("bnvar", "bndiff", "bngain", "bnbias", "W2", "b2", "Yb"))
+def backprop_dbnvar(bnvar, bndiff, bngain, bnbias, W2, b2, Yb):
+    """dL/dbnvar with bndiff held fixed (bnvar's only path to the loss is through bnraw)."""
+    bndiff, bngain, bnbias, W2, b2 = _fixed(bndiff, bngain, bnbias, W2, b2)
+
+    def rest(var):
+        return _head_loss(bngain * bndiff * (var + 1e-5) ** -0.5 + bnbias, W2, b2, Yb)
+
+    return _grad_of(bnvar, rest)
+
+
+@exercise("makemore/backprop", "dhprebn",
+          hint="hprebn reaches the loss three ways: directly, through the batch mean, and through the variance "
+               "(divided by n - 1)",
+          example=lambda: _backprop_example("hprebn", "bngain", "bnbias", "W2", "b2", "Yb"))
+def backprop_dhprebn(hprebn, bngain, bnbias, W2, b2, Yb):
+    """dL/dhprebn through the Bessel-corrected BatchNorm (torch's Tensor.var), tanh and the output layer."""
+    bngain, bnbias, W2, b2 = _fixed(bngain, bnbias, W2, b2)
+    return _grad_of(hprebn, lambda x: _head_loss(_bn_unbiased(x, bngain, bnbias), W2, b2, Yb))
+
+
+def _mlp_loss(params, Xb, Yb):
+    """The page's whole forward pass from the parameters, with torch's own functions."""
+    C, W1, b1, W2, b2, bngain, bnbias = (params[k] for k in ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias"))
+    hprebn = C[Xb].reshape(len(Xb), -1) @ W1 + b1
+    return _head_loss(_bn_unbiased(hprebn, bngain, bnbias), W2, b2, Yb)
+
+
+@exercise("makemore/backprop", "dC",
+          hint="every occurrence of a character in Xb adds its slice of dembcat to its row of C",
+          example=lambda: _backprop_example("C", "Xb", "W1", "b1", "bngain", "bnbias", "W2", "b2", "Yb"))
+def backprop_dC(C, Xb, W1, b1, bngain, bnbias, W2, b2, Yb):
+    """dL/dC through the whole network."""
+    others = dict(zip(("W1", "b1", "W2", "b2", "bngain", "bnbias"), _fixed(W1, b1, W2, b2, bngain, bnbias)))
+    return _grad_of(C, lambda c: _mlp_loss({"C": c, **others}, Xb, Yb))
+
+
+@exercise("makemore/backprop", "grads", hint="chain the pieces: dlogits, the output layer, tanh, BatchNorm, W1, C",
+          example=lambda: _backprop_example("params", "Xb", "Yb"))
+def backprop_grads(params, Xb, Yb):
+    """The gradient of the loss with respect to every parameter (a dict like ``params``), by autograd."""
+    torch = _torch()
+    leaves = {k: v.detach().double().requires_grad_() for k, v in params.items()}
+    grads = torch.autograd.grad(_mlp_loss(leaves, Xb, Yb), list(leaves.values()))
+    return dict(zip(leaves, grads))
