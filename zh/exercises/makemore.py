@@ -393,3 +393,66 @@ def backprop_grads(params, Xb, Yb):
     leaves = {k: v.detach().double().requires_grad_() for k, v in params.items()}
     grads = torch.autograd.grad(_mlp_loss(leaves, Xb, Yb), list(leaves.values()))
     return dict(zip(leaves, grads))
+
+
+# ---- makemore/wavenet ----
+
+
+def _tree_field(n_consecutive: int, level: int) -> int:
+    """How many characters one unit of ``level`` sees, read off the model's own FlattenConsecutive."""
+    from zh.models.wavenet import receptive_fields
+
+    return len(receptive_fields(n_consecutive**level, n_consecutive)[level][0])
+
+
+exercise("makemore/wavenet", "receptive_field", hint="each level fuses n_consecutive units of the level below",
+         probes=lambda: [(2, 1), (2, 3), (3, 2), (4, 2), (2, 5)])(_tree_field)
+
+
+@exercise("makemore/wavenet", "n_params",
+          hint="embedding, then level 1 reads 2 * n_embd, the other levels 2 * n_hidden; BatchNorm adds 2 per unit",
+          example=lambda: {"n_embd": 10, "n_hidden": 68, "block_size": 16})
+def wavenet_n_params(n_embd: int, n_hidden: int, block_size: int) -> int:
+    """The parameters of zh's WaveNet of that shape (27 characters, pairs), counted on a built model."""
+    from zh.models.wavenet import WaveNet, WaveNetConfig
+
+    model = WaveNet(WaveNetConfig(n_embd=n_embd, n_hidden=n_hidden, block_size=block_size))
+    return sum(p.numel() for p in model.parameters())
+
+
+def _conv_field(kernel: int, levels: int) -> int:
+    """The receptive field of causal convolutions with dilations 1, kernel, kernel**2, ...: an impulse's reach."""
+    torch = _torch()
+    length = kernel**levels * 2 + 1
+    x = torch.zeros(1, 1, length, dtype=torch.float64)
+    x[0, 0, 0] = 1.0  # one input position; every output it reaches becomes non-zero
+    for level in range(levels):
+        dilation = kernel**level
+        x = torch.nn.functional.pad(x, ((kernel - 1) * dilation, 0))  # causal: pad on the left only
+        x = torch.nn.functional.conv1d(x, torch.ones(1, 1, kernel, dtype=torch.float64), dilation=dilation)
+    return int((x[0, 0] != 0).sum())
+
+
+exercise("makemore/wavenet", "conv_receptive",
+         hint="a layer of kernel k and dilation d adds (k - 1) * d positions to what the layer below saw",
+         probes=lambda: [(2, 1), (2, 3), (3, 2), (2, 4), (4, 3)])(_conv_field)
+
+
+def _tiny_wavenet():
+    """A small untrained WaveNet of zh, for the tests' examples."""
+    from zh.models.wavenet import WaveNet, WaveNetConfig
+
+    return WaveNet(WaveNetConfig(n_embd=4, n_hidden=6), generator=_torch().Generator().manual_seed(0))
+
+
+@exercise("makemore/wavenet", "level1_conv", rtol=1e-4, atol=1e-5,  # float32, summed in another order
+          hint="the weight (2 * C, H) is the two taps one above the other: view(2, C, H), then (H, C, 2) for conv1d",
+          example=lambda: {"model": _tiny_wavenet(), "X": _small_split(8)[0][:3]})
+def level1_conv(model, X):
+    """Level 1's Linear on every pair of neighbouring positions of each row: concatenate, then multiply."""
+    torch = _torch()
+    layers = model.layers
+    with torch.no_grad():
+        emb = layers[0](X)  # (rows, T, C)
+        pairs = torch.cat([emb[:, :-1], emb[:, 1:]], dim=-1)  # positions (t - 1, t), side by side
+        return pairs @ layers[2].weight
