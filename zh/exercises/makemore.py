@@ -23,10 +23,18 @@ def _ngrams(words: list[str], n: int):
             yield padded[i:i + n - 1], padded[i + n - 1]
 
 
-def _ngram_nll(train: list[str], evaluate: list[str], n: int, smoothing: float) -> float:
-    """Average -log P(next | context) on ``evaluate`` of the n-gram model counted on ``train``."""
+def _ngram_counts(train: list[str], n: int) -> tuple[Counter, Counter]:
+    """How often each (context, next) pair and each context occur in ``train``."""
     pairs = Counter(_ngrams(train, n))
-    contexts = Counter(ctx for ctx, _ in _ngrams(train, n))
+    contexts = Counter()
+    for (ctx, _), count in pairs.items():
+        contexts[ctx] += count
+    return pairs, contexts
+
+
+def _ngram_nll(counts: tuple[Counter, Counter], evaluate: list[str], n: int, smoothing: float) -> float:
+    """Average -log P(next | context) on ``evaluate`` of the smoothed n-gram model with these counts."""
+    pairs, contexts = counts
     total, count = 0.0, 0
     for ctx, nxt in _ngrams(evaluate, n):
         p = (pairs[ctx, nxt] + smoothing) / (contexts[ctx] + smoothing * len(ALPHABET))
@@ -65,7 +73,7 @@ def unigram_loss(words: list[str]) -> float:
           example=lambda: {"train_words": SOME_NAMES[:15], "val_words": SOME_NAMES[15:], "smoothing": 1.0})
 def trigram_loss(train_words: list[str], val_words: list[str], smoothing: float) -> float:
     """Validation NLL of the smoothed trigram counted on the training names, by plain counting."""
-    return _ngram_nll(train_words, val_words, 3, smoothing)
+    return _ngram_nll(_ngram_counts(train_words, 3), val_words, 3, smoothing)
 
 
 @exercise("makemore/bigram", "best_smoothing",
@@ -74,7 +82,8 @@ def trigram_loss(train_words: list[str], val_words: list[str], smoothing: float)
                            "candidates": [0.01, 0.1, 1.0, 10.0]})
 def best_smoothing(train_words: list[str], val_words: list[str], candidates: list[float]) -> float:
     """The candidate pseudo-count with the lowest trigram validation loss, by plain counting."""
-    return min(candidates, key=lambda s: _ngram_nll(train_words, val_words, 3, s))
+    counts = _ngram_counts(train_words, 3)
+    return min(candidates, key=lambda s: _ngram_nll(counts, val_words, 3, s))
 
 
 # ---- makemore/neural_bigram ----
