@@ -192,6 +192,7 @@ def forward(
     return loss, {"X": X, "Y": Y, "embcat": embcat, "var": var, "xhat": xhat, "h": h, "logits": logits, "eps": eps}
 
 
+# --8<-- [start:backward]
 def backward(params: dict[str, torch.Tensor], cache: dict) -> dict[str, torch.Tensor]:
     """Every parameter's gradient, by hand, from the ``cache`` of :func:`forward` (batch statistics)."""
     X, h, xhat = cache["X"], cache["h"], cache["xhat"]
@@ -212,6 +213,7 @@ def backward(params: dict[str, torch.Tensor], cache: dict) -> dict[str, torch.Te
         "bngain": (xhat * dhpreact).sum(0, keepdim=True),
         "bnbias": dhpreact.sum(0, keepdim=True),
     }
+# --8<-- [end:backward]
 
 
 @torch.no_grad()

@@ -193,3 +193,66 @@ STAGES = {
     "bnfix": ("BatchNorm bug fixed", WaveNetConfig(n_embd=10, n_hidden=68), BatchNorm1d, (1.912, 2.022)),
     "wide": ("n_embd 24, n_hidden 128 (76,579)", WaveNetConfig(), BatchNorm1d, (1.769, 1.993)),
 }
+
+
+def receptive_fields(block_size: int, n_consecutive: int = 2) -> list[list[list[int]]]:
+    """Which context positions each unit of each level sees: ``fields[level][unit]`` (level 0 is the input).
+
+    Found by running the model's own ``FlattenConsecutive`` on a context whose only feature at
+    position ``i`` is ``i``: after each level, a unit's features are the positions it has read.
+
+    Raises:
+        ValueError: ``block_size`` is not a power of ``n_consecutive`` (as for `WaveNetConfig`).
+    """
+    levels = WaveNetConfig(block_size=block_size, n_consecutive=n_consecutive).levels
+    x = torch.arange(float(block_size)).view(1, block_size, 1)
+    fields = [[[i] for i in range(block_size)]]
+    for _ in range(levels):
+        x = FlattenConsecutive(n_consecutive)(x)
+        units = x[0] if x.dim() == 3 else x  # the last level's single unit comes out squeezed
+        fields.append([[int(i) for i in unit] for unit in units.tolist()])
+    return fields
+
+
+def draw_tree(context: str, n_consecutive: int = 2):
+    """The WaveNet tree over one context, as a Graphviz graph: which characters each hidden unit sees.
+
+    The characters of ``context`` are the leaves at the bottom; each level's units are boxes labelled
+    with the characters they read (from `receptive_fields`), joined to the units they fuse; the top
+    unit feeds the output layer. A column on the left names the levels.
+
+    Args:
+        context: The ``block_size`` characters the model reads (e.g. ``"isabella"``).
+        n_consecutive: Units fused per level.
+
+    Returns:
+        A ``graphviz.Digraph`` (``.pipe()`` renders it).
+    """
+    import graphviz
+
+    fields = receptive_fields(len(context), n_consecutive)
+    dot = graphviz.Digraph(
+        graph_attr={"rankdir": "BT", "nodesep": "0.15", "ranksep": "0.35"},
+        node_attr={"fontname": "Helvetica", "fontsize": "13", "height": "0.3", "margin": "0.06,0.03"},
+        edge_attr={"arrowsize": "0.5", "color": "#555555"},
+    )
+    for level, units in enumerate(fields):
+        with dot.subgraph() as rank:
+            rank.attr(rank="same")
+            name = f"input\n{len(units)} characters" if level == 0 else (
+                f"level {level}\n{len(units)} × {len(units[0])} characters")
+            rank.node(f"name{level}", name, shape="plaintext", fontcolor="#555555")
+            for u, seen in enumerate(units):
+                text = "".join(context[i] for i in seen)
+                span = f"{seen[0] + 1}" if len(seen) == 1 else f"{seen[0] + 1}–{seen[-1] + 1}"
+                fill = "#dbe9f6" if level == 0 else "#fde9c9"
+                rank.node(f"{level}.{u}", f"{text}\n{span}", shape="box", style="rounded,filled", fillcolor=fill)
+        if level:
+            for u, seen in enumerate(units):
+                for c in range(n_consecutive):  # the units of the level below that this one fuses
+                    dot.edge(f"{level - 1}.{u * n_consecutive + c}", f"{level}.{u}")
+            dot.edge(f"name{level - 1}", f"name{level}", style="invis")  # keeps the names in a column
+    top = len(fields) - 1
+    dot.node("out", "logits of the next character", shape="box", style="rounded")
+    dot.edge(f"{top}.0", "out")
+    return dot
