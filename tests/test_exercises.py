@@ -112,3 +112,19 @@ def test_check_says_what_it_needs():
         zx.check("nowhere/page", "x", 1)
     with pytest.raises(ValueError, match="no exercise 'nope'"):
         zx.check("micrograd/value", "nope", 1)
+
+
+def test_scalar_tensors_and_multi_line_probes(capsys):
+    import torch
+
+    zx._REGISTRY.pop(("micrograd/test", "scalar"), None)
+    zx._REGISTRY.pop(("micrograd/test", "double"), None)
+    zx.exercise("micrograd/test", "scalar", hint="h")(lambda: torch.tensor(2.5))
+    zx.exercise("micrograd/test", "double", hint="h", probes=lambda: [(torch.eye(3),)])(lambda t: 2 * t)
+    try:
+        assert zx.check("micrograd/test", "scalar", torch.tensor(2.5))
+        assert not zx.check("micrograd/test", "scalar", 2.6)
+        assert not zx.check("micrograd/test", "double", lambda t: 3 * t)
+        assert capsys.readouterr().out.count("\n") == 3  # one line per check, a tensor probe included
+    finally:
+        del zx._REGISTRY["micrograd/test", "scalar"], zx._REGISTRY["micrograd/test", "double"]

@@ -121,10 +121,10 @@ def compare(answer, expected, rtol: float, atol: float) -> str | None:
             return f"the shape is {tuple(got.shape)}, expected {tuple(want.shape)}"
         if want.size == 0:
             return None
-        diff = np.abs(got - want)
+        diff = np.atleast_1d(np.abs(got - want))  # 0-d too: a scalar tensor is an answer like any other
         diff[np.isnan(got) != np.isnan(want)] = np.inf  # a NaN where none belongs is as wrong as it gets
         diff[np.isnan(got) & np.isnan(want)] = 0.0
-        bad = diff > atol + rtol * np.abs(np.nan_to_num(want))
+        bad = diff > atol + rtol * np.atleast_1d(np.abs(np.nan_to_num(want)))
         if not bad.any():
             return None
         where = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), diff.shape)
@@ -174,6 +174,12 @@ def compare(answer, expected, rtol: float, atol: float) -> str | None:
     raise TypeError(f"cannot compare with a reference of type {type(expected).__name__}")
 
 
+def _short(args: tuple) -> str:
+    """The probe's arguments on one line, cut short (a tensor's repr spans lines)."""
+    text = " ".join(repr(args).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _compare_functions(answer, ex: Exercise) -> str | None:
     if not callable(answer):
         return f"expected a function, got {type(answer).__name__}"
@@ -181,10 +187,10 @@ def _compare_functions(answer, ex: Exercise) -> str | None:
         try:
             got = answer(*args)
         except Exception as exc:  # the reader's function failing is an answer too: say how
-            return f"calling it on probe input {args!r:.60} raised {type(exc).__name__}: {exc}"
+            return f"calling it on probe input {_short(args)} raised {type(exc).__name__}: {' '.join(str(exc).split())}"
         off = compare(got, ex.reference(*args), ex.rtol, ex.atol)
         if off:
-            return f"on probe input {args!r:.60}: {off}"
+            return f"on probe input {_short(args)}: {off}"
     return None
 
 
