@@ -20,9 +20,9 @@ serve: setup
 # build shows those records, and the browser test opens the very site that was built.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py --ignore=tests/test_browser_run.py
 	$(BIN)/mkdocs build --strict
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py tests/test_browser_run.py
 
 build: setup
 	$(BIN)/mkdocs build --strict

@@ -141,7 +141,9 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
         kind = getattr(example.region.evaluator, "__name__", type(example.region.evaluator).__name__)
         if kind == "evaluate_figure":
             source = example.parsed
-            steps.append({"kind": "figure", "expr": source, "figure": figures.index(example.start)})
+            # the build's drawing of it (mkdocs_hooks.py numbers a page's figures from 1)
+            image = f"{path.stem}-{figures.index(example.start) + 1}.svg"
+            steps.append({"kind": "figure", "expr": source, "image": image})
         elif kind in ("PythonEvaluator", "DocTestEvaluator"):
             source = example.parsed if kind == "PythonEvaluator" else example.parsed.source
             if kind == "PythonEvaluator" and not is_visible_block(example):
@@ -151,7 +153,8 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
             if fence is not last_fence:  # the next examples of a doctest block belong to its step
                 indent = len(fence["indent"])
                 code = "".join(line[indent:] for line in fence["body"].splitlines(keepends=True))
-                steps.append({"kind": "block" if kind == "PythonEvaluator" else "doctest", "code": code})
+                kind = "block" if kind == "PythonEvaluator" else "doctest"
+                steps.append({"kind": kind, "code": code, "start": example.start})
             last_fence = fence
         else:  # skip / clear-namespace: not followed in the browser, so nothing after it runs there
             tainted.add("*")
@@ -185,9 +188,11 @@ def on_files(files, config):
 
     packed = [wheel("zh", __version__, {p: (ROOT / p).read_bytes() for p in PACKAGE})]
     packed += [wheel(name, importlib.metadata.version(name), installed(name)) for name in THIRD_PARTY]
+    packed.append(("run.py", (Path(__file__).parent / "browser_run.py").read_bytes()))
     for name, data in packed:
         files.append(File.generated(config, f"{ASSETS}/{name}", content=data))
-        _wheels.append(f"{ASSETS}/{name}")
+        if name.endswith(".whl"):
+            _wheels.append(f"{ASSETS}/{name}")
     modules = browser_modules()
     for file in files.documentation_pages():
         if file.src_uri.startswith(RUNNABLE) and file.src_uri.endswith(".md"):
