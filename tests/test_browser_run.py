@@ -60,7 +60,9 @@ def press_run(page, index: int) -> float:
     started = time.perf_counter()
     page.click(f"[data-zh-bar='{index}'] >> text=Run")
     page.wait_for_function(FINISHED, arg=index, timeout=60_000)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    page.evaluate("() => zhRun.page.busy")  # and the figures after it have their Graphviz source
+    return elapsed
 
 
 def svg_texts(svg: str) -> list[str]:
@@ -71,19 +73,8 @@ FIGURE_DONE = "src => { const img = document.querySelector(`img[data-zh-figure='
 return img && ['done', 'error', 'none'].includes(img.closest('figure').dataset.zhState); }"
 
 
-def open_page(page, server, src):  # noqa: F811
-    """Load ``src`` afresh; its steps. It must fetch nothing of Python or Graphviz before a click."""
-    page.requested.clear()
-    page.goto(server + url_of(src), wait_until="load")
-    page.wait_for_timeout(300)
-    fetched = [url for url in page.requested if "/vendor/pyodide/" in url or "/vendor/viz/" in url]
-    assert not fetched, f"{src} loads Python before any click: {fetched}"
-    return page.evaluate(MANIFEST)["steps"]
-
-
-def test_no_page_loads_python_before_a_click(browser, server):  # noqa: F811
-    for src in MICROGRAD:
-        open_page(browser, server, src)
+def python_fetched(page) -> list[str]:
+    return [url for url in page.requested if "/vendor/pyodide/" in url or "/vendor/viz/" in url]
 
 
 def check_page(page, site, src: str, steps: list[dict]) -> list[float]:  # noqa: F811
@@ -114,16 +105,25 @@ def check_page(page, site, src: str, steps: list[dict]) -> list[float]:  # noqa:
 
 
 def test_every_block_gives_what_the_tests_recorded(browser, server, site):  # noqa: F811
-    """The micrograd pages in reading order, moving on as a reader does: by the footer's Next link."""
-    steps = open_page(browser, server, MICROGRAD[0])
+    """The micrograd pages in reading order, moving on as a reader does, by the footer's Next link.
+
+    On value.md, a block is also edited, run with Shift+Enter, broken, and reset (``check_editing``).
+    """
+    browser.requested.clear()
+    browser.goto(server + url_of(MICROGRAD[0]), wait_until="load")
     times = {}
     for n, src in enumerate(MICROGRAD):
         if n:
+            browser.requested.clear()
             browser.click("a.md-footer__link--next")
             browser.wait_for_function("src => location.pathname.endsWith(src)", arg=url_of(src))
-            browser.wait_for_selector("#zh-run", state="attached")
-            steps = browser.evaluate(MANIFEST)["steps"]
+        browser.wait_for_selector("#zh-run", state="attached")
+        browser.wait_for_timeout(300)
+        assert not python_fetched(browser), f"{src} loads Python before any click: {python_fetched(browser)}"
+        steps = browser.evaluate(MANIFEST)["steps"]
         times[src] = check_page(browser, site, src, steps)
+        if src == "micrograd/value.md":
+            check_editing(browser, steps)
         if all("readonly" in step for step in steps):  # pytorch.md: each block says why
             bars = browser.locator(".zh-run-bar").all_inner_texts()
             assert bars and all(text.startswith("Read-only here: it needs") or "cannot run" in text for text in bars)
@@ -136,8 +136,8 @@ def test_every_block_gives_what_the_tests_recorded(browser, server, site):  # no
     assert max(later) <= SLACK * LATER_OUTPUT_S, times
 
 
-def test_an_edited_block_runs_and_reset_restores_it(browser, server):  # noqa: F811
-    steps = open_page(browser, server, "micrograd/value.md")
+def check_editing(browser, steps: list[dict]) -> None:
+    """value.md, all run: change c in the first block, run it and the session below it; then an error; Reset."""
     code = steps[0]["code"]
     edited = code.replace('c = Value(10.0, label="c")', 'c = Value(4.0, label="c")')
     assert edited != code
@@ -151,6 +151,7 @@ def test_an_edited_block_runs_and_reset_restores_it(browser, server):  # noqa: F
     browser.wait_for_function(FINISHED, arg=0, timeout=60_000)
     assert browser.evaluate(STATE, 0) == "done"
     press_run(browser, 1)  # the doctest block `>>> L` just below, and the figure after it
+    browser.wait_for_function(FIGURE_DONE, arg=steps[2]["image"], timeout=60_000)
     assert browser.evaluate("() => zhRun.results[1]")["examples"][0]["got"] == repr(namespace["L"]) + "\n"
     transcript = browser.locator("[data-zh-step='1'] code").inner_text()
     assert repr(namespace["L"]) in transcript

@@ -100,6 +100,11 @@ def _imports(tree: ast.AST) -> list[str]:
     return found
 
 
+def _missing_modules(tree: ast.AST, modules: set[str]) -> list[str]:
+    """The modules ``tree`` imports that are neither in the standard library nor in ``modules``."""
+    return [m for m in _imports(tree) if m not in modules and m.split(".")[0] not in sys.stdlib_module_names]
+
+
 def _names(tree: ast.Module) -> tuple[set[str], set[str]]:
     """The names ``tree`` reads before binding them, and the names it binds (assignments, imports, defs).
 
@@ -165,14 +170,13 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
         except SyntaxError:  # left to the tests, which run every block
             tree = ast.Module(body=[], type_ignores=[])
         loads, stores = _names(tree)
-        missing = [m for m in _imports(tree) if m not in modules and m.split(".")[0] not in sys.stdlib_module_names]
-        if "readonly" in step:
-            pass
-        elif missing:
+        missing = _missing_modules(tree, modules)
+        if "readonly" not in step and missing:
             step["readonly"] = f"needs {missing[0] if missing[0].startswith('zh.') else missing[0].split('.')[0]}"
-        elif "*" in tainted or loads & tainted:
-            name = min(loads & tainted, default="the code before it")
-            step["readonly"] = f"uses {name}, which comes from code the browser cannot run"
+        elif "readonly" not in step and "*" in tainted:
+            step["readonly"] = "comes after a skip or clear-namespace directive, which the browser does not follow"
+        elif "readonly" not in step and loads & tainted:
+            step["readonly"] = f"uses {min(loads & tainted)}, which comes from code the browser cannot run"
         if "readonly" in step:
             tainted |= loads | stores  # it may have changed what it read (train(model, ...))
     return steps
@@ -204,17 +208,15 @@ def on_files(files, config):
 
 
 def missing_imports(path: Path, modules: set[str]) -> list[str]:
-    """What the page's visible code imports that the browser does not have: ``torch``, ``zh.data``..."""
+    """What the page's visible code imports that the browser lacks: ``torch``, ``numpy``... (else ``zh.data``...)."""
     missing = []
     for example in sybil.parse(path):
         evaluator = type(example.region.evaluator).__name__
         if evaluator == "DocTestEvaluator" or (evaluator == "PythonEvaluator" and is_visible_block(example)):
             source = example.parsed.source if evaluator == "DocTestEvaluator" else example.parsed
-            for module in _imports(ast.parse(source)):
-                if module not in modules and module.split(".")[0] not in sys.stdlib_module_names:
-                    name = module if module.startswith("zh.") else module.split(".")[0]
-                    missing += [name] if name not in missing else []
-    return missing
+            missing += [m for m in _missing_modules(ast.parse(source), modules) if m not in missing]
+    third_party = list(dict.fromkeys(m.split(".")[0] for m in missing if not m.startswith("zh.")))
+    return third_party or missing  # zh's other modules need torch or numpy themselves
 
 
 def on_page_content(content, page, config, files):
@@ -244,11 +246,13 @@ def _with_note(content: str, page) -> str:
     if not missing:
         return content
     root = "../" * page.url.count("/")
-    needs = ", ".join(f"<code>{name}</code>" for name in missing)
+    names = [f"<code>{name}</code>" for name in missing]
+    needs = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
     note = (
         f'<p class="zh-run-note">This page\'s code needs {needs}, which a browser does not have: it runs on '
         f'your computer (<a href="{root}#run-it-locally">set-up</a>; then paste the blocks in order into '
-        f'Python). The <a href="{root}micrograd/derivative/">micrograd pages</a> run in the browser.</p>\n'
+        f'Python or a notebook). The <a href="{root}micrograd/derivative/">micrograd pages</a> run in the '
+        "browser.</p>\n"
     )
     heading = content.find("</h1>")
     at = heading + len("</h1>") if heading >= 0 else 0

@@ -133,8 +133,12 @@ function zhRunUpTo(page, target) {
     const el = page.steps[target].el;
     el.dataset.zhState = "running";
     try {
-      zhRun.python = zhRun.python || zhStartPython(page.wheels);
+      if (!zhRun.python) {
+        page.steps[target].status.textContent = "Starting Python (once per page)…";
+        zhRun.python = zhStartPython(page.wheels);
+      }
       const py = await zhRun.python;
+      page.steps[target].status.textContent = "";
       zhRun.viz = zhRun.viz || zhStartViz(); // in the background (not while Python starts): figures need it
       if (page.fresh) {
         py.globals.get("new_page")();
@@ -214,7 +218,11 @@ function zhAttach() {
     bar.dataset.zhBar = index;
     step.el.before(bar);
     if (step.readonly) {
-      bar.textContent = `Read-only here: it ${step.readonly}.`;
+      bar.textContent = `Read-only here: it ${step.readonly}. `;
+      const local = document.createElement("a");
+      local.href = zhRunRoot + "#run-it-locally";
+      local.textContent = "Run it on your computer";
+      bar.append(local);
       return;
     }
     step.original = step.code.innerHTML;
@@ -228,7 +236,9 @@ function zhAttach() {
         zhRunUpTo(page, index);
       }
     });
+    step.status = document.createElement("span");
     bar.append(
+      step.status,
       zhButton("Run", "Run this block and the ones before it (Shift+Enter)", () => zhRunUpTo(page, index)),
       zhButton("Reset", "Put back the original code and output", () => zhReset(page, index)),
     );
