@@ -110,6 +110,12 @@ c = [checked for _ in range(2)]
 Value(data=4.0, grad=0.0)
 ```
 
+??? success "An exercise's solution"
+
+    ```python
+    f = a * 5
+    ```
+
 ```python
 import numpy as np
 grid = np.zeros(3)
@@ -134,8 +140,10 @@ def test_a_step_that_needs_torch_is_read_only_and_so_are_its_users(tmp_path):
         ("block", None),
         ("block", "uses checked, which comes from code the browser cannot run"),  # made by a hidden check
         ("doctest", None),
+        ("block", None),
         ("block", "needs numpy"),
         ("block", "uses grid, which comes from code the browser cannot run"),
         ("block", "uses b, which comes from code the browser cannot run"),  # b: a read-only step read it
     ]
     assert steps[0]["code"] == 'import random\nfrom zh.engine import Value\nrandom.seed(0)\na = Value(2.0)\n'
+    assert steps[4]["code"] == "f = a * 5\n"  # as the page shows it, without the indentation
