@@ -28,14 +28,15 @@ function zhLoadScript(src) {
 }
 
 async function zhStartPython(wheels) {
-  await zhLoadScript(zhRunRoot + "vendor/pyodide/pyodide.js");
-  const py = await loadPyodide({ indexURL: zhRunRoot + "vendor/pyodide/" });
   const fetchBytes = async (path) => {
     const response = await fetch(zhRunRoot + path);
     if (!response.ok) throw new Error(`could not load ${path} (${response.status})`);
     return response.arrayBuffer();
   };
-  const [runner, ...packages] = await Promise.all(["assets/run/run.py", ...wheels].map(fetchBytes));
+  const files = Promise.all(["assets/run/run.py", ...wheels].map(fetchBytes)); // while Python starts
+  await zhLoadScript(zhRunRoot + "vendor/pyodide/pyodide.js");
+  const py = await loadPyodide({ indexURL: zhRunRoot + "vendor/pyodide/" });
+  const [runner, ...packages] = await files;
   for (const wheel of packages) py.unpackArchive(wheel, "wheel", { extractDir: "/zh-run" });
   py.runPython(new TextDecoder().decode(runner));
   return py;
@@ -46,8 +47,14 @@ async function zhStartViz() {
   return Viz.instance();
 }
 
-function zhCall(py, fn, arg) {
-  return JSON.parse(py.globals.get(fn)(arg));
+// Call one of browser_run.py's functions; it answers in JSON.
+function zhCall(py, name, arg) {
+  const fn = py.globals.get(name);
+  try {
+    return JSON.parse(fn(arg));
+  } finally {
+    fn.destroy();
+  }
 }
 
 // The output cell under a block: the build's, or a new one like it.
@@ -141,7 +148,7 @@ function zhRunUpTo(page, target) {
       page.steps[target].status.textContent = "";
       zhRun.viz = zhRun.viz || zhStartViz(); // in the background (not while Python starts): figures need it
       if (page.fresh) {
-        py.globals.get("new_page")();
+        py.runPython("new_page()");
         page.fresh = false;
       }
       let last = target;
@@ -228,7 +235,11 @@ function zhAttach() {
     step.original = step.code.innerHTML;
     const cell = zhOutputCell(step, false);
     step.originalOutput = cell ? cell.querySelector("code").innerHTML : null;
-    step.code.contentEditable = "plaintext-only";
+    try {
+      step.code.contentEditable = "plaintext-only"; // typing and pasting give text, not markup
+    } catch {
+      step.code.contentEditable = "true"; // a browser without plaintext-only
+    }
     step.code.spellcheck = false;
     step.code.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && event.shiftKey) {
