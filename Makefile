@@ -22,7 +22,8 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py --ignore=tests/test_browser_run.py
 	$(BIN)/mkdocs build --strict
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py tests/test_browser_run.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser_run.py
 
 build: setup
 	$(BIN)/mkdocs build --strict

@@ -8,7 +8,8 @@ weight) gives the new result the same code gives in this interpreter, and Reset 
 
 Times are measured from the click to the output shown, and printed: the first click of a page
 starts Python (target ≤ 10 s), later blocks take ≤ 1 s each (``SLACK`` below). ``make test`` runs
-this file with test_browser.py, on the site it built.
+this file on the site it built, after test_browser.py, in a pytest process of its own (Playwright's
+sync API allows one instance per process).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ return img && img.closest('figure').dataset.zhState === 'done' ? await (await fe
 
 
 @pytest.fixture(scope="module")
-def browser(server):  # noqa: F811 - the fixture imported above
+def browser(request, server):  # noqa: F811 - the fixture imported above
+    """A Chromium page, offline as in test_browser.py, noting every URL it requests."""
+    if any(item.path.name == "test_browser.py" for item in request.session.items):
+        pytest.skip("runs in a pytest process of its own, as `make test` runs it: Playwright's sync API "
+                    "allows one instance at a time, and test_browser.py holds one for the whole session")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
