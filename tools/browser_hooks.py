@@ -16,8 +16,11 @@ and loaded only when the reader first presses Run. This hook gives the page what
 - **The blocks.** Each rendered code block of a step gets ``data-zh-step``, so the page attaches
   its Run button to the right one; a step whose block is not found stops the build.
 
-Pages outside ``RUNNABLE`` that hold python code get a one-line note: they need torch, run them
-locally.
+Other pages whose code imports what the browser lacks get a note under their title: what it needs
+(torch, numpy, matplotlib), and a link to running it locally.
+
+How far the browser's results agree with the tests' is checked by ``tests/test_browser_run.py``;
+``tests/test_browser_package.py`` checks the wheels without torch and the read-only marking.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ PACKAGE = [
 ]
 THIRD_PARTY = ["graphviz", "micrograd"]  # pure-Python distributions, packed from the installed copies
 ASSETS = "assets/run"
+VENDORED = ["vendor/pyodide/pyodide.js", "vendor/viz/dist/viz-global.js"]  # what run.js loads (tools/setup.sh)
 FENCE = re.compile(
     r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})python[ \t]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
 )
@@ -186,8 +190,9 @@ def on_files(files, config):
     _wheels.clear()
     _steps.clear()
     _missing.clear()
-    if not (Path(config["docs_dir"]) / "vendor" / "pyodide" / "pyodide.js").is_file():
-        raise PluginError("vendor/pyodide is missing from the docs: run tools/setup.sh, which fetches it")
+    for script in VENDORED:
+        if not (Path(config["docs_dir"]) / script).is_file():
+            raise PluginError(f"{script} is missing from the docs: run tools/setup.sh, which fetches it")
     from zh import __version__
 
     packed = [wheel("zh", __version__, {p: (ROOT / p).read_bytes() for p in PACKAGE})]
