@@ -22,9 +22,10 @@ serve:
 test:
 	@tools/setup.sh test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py --ignore=tests/test_browser_run.py
 	$(BIN)/mkdocs build --strict
 	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser_run.py
 
 build:
 	@tools/setup.sh serve

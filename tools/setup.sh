@@ -61,6 +61,34 @@ if [ "$(cat "$mathjax/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ]; then
     echo "$MATHJAX_VERSION" > "$mathjax/VERSION"
 fi
 
+# The micrograd pages run their code in the reader's browser (docs/javascripts/run.js): Python is
+# Pyodide (CPython compiled to WebAssembly) and the graphs are drawn by Graphviz compiled to
+# WebAssembly (@viz-js/viz). Both are fetched like MathJax: the npm registry's packages, pinned,
+# checked against these sha256, kept in docs/vendor/ (git-ignored) and served by the site; a page
+# loads them only when its reader first presses Run.
+PYODIDE_VERSION=0.29.5
+PYODIDE_SHA256=6749b10ee515a1458ecea36d860c8ce2a48366e85b3f92d749ad1840e4aff181
+VIZ_VERSION=3.31.0
+VIZ_SHA256=7dc0189874849cca2fed7cbe88bf334cd0e6e012db16657794a812ad6f2b8c70
+# package, version, sha256, folder under docs/vendor, files of the package to keep
+for vendored in \
+    "pyodide $PYODIDE_VERSION $PYODIDE_SHA256 pyodide package.json pyodide.js pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json" \
+    "@viz-js/viz $VIZ_VERSION $VIZ_SHA256 viz package.json dist/viz-global.js"; do
+    read -r name version sha256 folder keep <<< "$vendored"
+    target=docs/vendor/$folder
+    [ "$(cat "$target/VERSION" 2>/dev/null)" = "$version" ] && continue
+    command -v npm >/dev/null 2>&1 || { echo "setup: npm is missing (it fetches $name): install it, then retry." >&2; exit 1; }
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+    echo "$sha256  $(echo "$tmp"/*.tgz)" | sha256sum --check --quiet || {
+        echo "setup: the $name tarball does not have the pinned sha256" >&2; exit 1; }
+    rm -rf "$target" && mkdir -p "$target"
+    # shellcheck disable=SC2086  # $keep is a list of paths
+    tar -xzf "$tmp"/*.tgz -C "$target" --strip-components=1 $(printf 'package/%s ' $keep)
+    rm -rf "$tmp"
+    echo "$version" > "$target/VERSION"
+done
+
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "setup: zh needs Python >= 3.11 (found $("$PYTHON" --version)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 

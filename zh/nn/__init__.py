@@ -5,12 +5,24 @@
 - PyTorch-shaped layers written by hand on torch tensors: `Linear`, `BatchNorm1d`, `LayerNorm`,
   `Tanh`, `Embedding`, `Flatten`, `FlattenConsecutive`, `Sequential` (``zh/nn/layers.py``, the makemore
   pages). Their common base class is `zh.nn.layers.Module`; `zh.nn.Module` is micrograd's.
+
+The torch layers are imported on first use, so ``from zh.nn import MLP`` needs the standard library
+alone: that is how the micrograd pages run in a reader's browser (Pyodide has no torch).
 """
 
-from zh.nn.layers import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, LayerNorm, Linear, Sequential, Tanh
+from importlib import import_module
+
 from zh.nn.micrograd import MLP, Layer, Module, Neuron, svm_loss, train
 
-__all__ = [
-    "Module", "Neuron", "Layer", "MLP", "svm_loss", "train",
-    "Linear", "BatchNorm1d", "LayerNorm", "Tanh", "Embedding", "Flatten", "FlattenConsecutive", "Sequential",
-]
+_LAYERS = ("Linear", "BatchNorm1d", "LayerNorm", "Tanh", "Embedding", "Flatten", "FlattenConsecutive", "Sequential")
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "svm_loss", "train", *_LAYERS]
+
+
+def __getattr__(name: str):
+    """``zh.nn.Linear`` and the other torch layers: imported from `zh.nn.layers` when first asked for."""
+    if name in _LAYERS:
+        value = getattr(import_module("zh.nn.layers"), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module 'zh.nn' has no attribute {name!r}")
