@@ -34,3 +34,11 @@ def test_every_module_has_an_api_reference_entry():
         if path.name not in ("__init__.py", "__main__.py")
     }
     assert sorted(modules - listed) == []
+
+
+def test_the_reference_index_lists_every_reference_page():
+    """The API reference's index links each page of docs/reference/ (it once left out zh.models.bert)."""
+    folder = ROOT / "docs" / "reference"
+    index = (folder / "index.md").read_text()
+    unlisted = [p.name for p in folder.glob("*.md") if p.name != "index.md" and f"]({p.name})" not in index]
+    assert unlisted == []
