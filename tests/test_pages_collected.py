@@ -35,3 +35,11 @@ def test_every_module_has_an_api_reference_entry():
         and path.parent != ROOT / "zh" / "exercises"  # the exercises' answers: a reference would give them away
     }
     assert sorted(modules - listed) == []
+
+
+def test_the_reference_index_lists_every_reference_page():
+    """The API reference's index links each page of docs/reference/ (it once left out zh.models.bert)."""
+    folder = ROOT / "docs" / "reference"
+    index = (folder / "index.md").read_text()
+    unlisted = [p.name for p in folder.glob("*.md") if p.name != "index.md" and f"]({p.name})" not in index]
+    assert unlisted == []

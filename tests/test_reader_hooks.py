@@ -27,9 +27,9 @@ x = 1 + 1
 """
 
 
-def build(tmp_path, extra_config=""):
+def build(tmp_path, extra_config="", extensions=""):
     (tmp_path / "mkdocs.yml").write_text(
-        "site_name: t\nmarkdown_extensions:\n  - pymdownx.arithmatex:\n      generic: true\n"
+        f"site_name: t\nmarkdown_extensions:\n  - pymdownx.arithmatex:\n      generic: true\n{extensions}"
         f"hooks:\n  - {ROOT / 'tools' / 'reader_hooks.py'}\n{extra_config}"
     )
     result = subprocess.run(
@@ -90,3 +90,17 @@ def test_a_missing_local_script_stops_the_build(tmp_path):
     )
     assert result.returncode != 0 and "vendor/mathjax/tex-mml-chtml.js is missing" in result.stderr
     assert "tools/setup.sh" in result.stderr
+
+
+def test_output_cells_and_source_listings_stay_out_of_the_search_index(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text(
+        "# A page\n\nLessontext.\n\n<div class=\"zh-output\">printedoutput</div>\n\n"
+        '<details class="mkdocstrings-source"><summary>Source</summary>sourcelisting</details>\n\n'
+        "```python\ncodeblock = 1\n```\n\nAn `inlinename` in the text.\n"
+    )
+    site = build(tmp_path, "theme:\n  name: material\nplugins:\n  - search\n",
+                 extensions="  - pymdownx.highlight\n  - pymdownx.superfences\n")
+    index = (site / "search" / "search_index.json").read_text()
+    assert "Lessontext" in index and "inlinename" in index
+    assert "printedoutput" not in index and "sourcelisting" not in index and "codeblock" not in index

@@ -28,6 +28,23 @@ def test_the_split_is_90_10():
     assert (len(chars), len(train), len(val)) == (65, 1_003_854, 111_540)
 
 
+def test_the_whole_split_loss_predicts_each_character_of_the_whole_windows_once():
+    """"val (whole split)" on the GPT page: (len - 1) // block_size whole windows, every target once."""
+    targets = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x, y):
+            targets.append(y.flatten())
+            return None, torch.tensor(1.0)
+
+    data = torch.arange(1000)
+    assert train_gpt.full_loss(Recorder(), data, block_size=64, batch_size=5) == 1.0
+    scored = torch.cat(targets)
+    assert len(scored) == 999 // 64 * 64 and torch.equal(scored, data[1 : len(scored) + 1])
+    _, _, val = train_gpt.shakespeare_splits()  # the counts the page states, for contexts 256 and 64
+    assert ((len(val) - 1) // 256 * 256, (len(val) - 1) // 64 * 64) == (111_360, 111_488)
+
+
 def test_schedule_warms_up_then_follows_the_cosine():
     args = train_gpt.parse_args([])
     assert train_gpt.lr_at(0, args) == pytest.approx(1e-3 / 100)

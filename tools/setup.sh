@@ -36,7 +36,8 @@ fi
 MATHJAX_VERSION=3.2.2
 MATHJAX_SHA256=1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
 mathjax=docs/vendor/mathjax
-if [ "$(cat "$mathjax/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ]; then
+# (startup.js: the loader the pages use since they load only the parts they need; an older copy lacks it)
+if [ "$(cat "$mathjax/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ] || [ ! -f "$mathjax/startup.js" ]; then
     if ! command -v npm >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
             echo "setup: installing npm with apt-get (it fetches MathJax, which renders the formulas)"
@@ -51,11 +52,12 @@ if [ "$(cat "$mathjax/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ]; then
     echo "$MATHJAX_SHA256  $tmp/mathjax-$MATHJAX_VERSION.tgz" | sha256sum --check --quiet || {
         echo "setup: the MathJax tarball does not have the pinned sha256" >&2; exit 1; }
     rm -rf "$mathjax" && mkdir -p "$mathjax"
-    # the browser build: the TeX-to-HTML bundle, the TeX extensions it loads on demand, its fonts,
-    # and the menu's accessibility parts; not the Node.js or SVG builds
+    # the browser build, as components: the loader and core, TeX input (and the extensions it loads
+    # on demand), HTML output and its fonts, the screen readers' MathML; not the all-in-one bundles
+    # (their right-click menu alone weighs 0.4 MB), the Node.js or SVG builds
     tar -xzf "$tmp/mathjax-$MATHJAX_VERSION.tgz" -C "$mathjax" --strip-components=2 \
-        package/es5/tex-mml-chtml.js package/es5/input package/es5/output/chtml package/es5/ui \
-        package/es5/a11y package/es5/sre
+        package/es5/startup.js package/es5/core.js package/es5/input package/es5/output/chtml.js \
+        package/es5/output/chtml package/es5/a11y
     tar -xzf "$tmp/mathjax-$MATHJAX_VERSION.tgz" -C "$mathjax" --strip-components=1 package/LICENSE
     rm -rf "$tmp"
     echo "$MATHJAX_VERSION" > "$mathjax/VERSION"

@@ -218,8 +218,13 @@ def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:
     ]
 
 
-# 7 inches: the width of a page's column, so the 8-point legend is read at its size
-_FIGSIZE = (7, 3.2)
+# under 7 inches, the width of a page's column: the figure's text is read at its size (9 points and up)
+_FIGSIZE = (6.8, 3.2)
+
+
+def _legend_outside(ax) -> None:
+    """The legend to the right of the axes, where it hides no data."""
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
 
 def _histograms(model: Sequential, values, title: str, xlabel: str, ax=None):
@@ -227,12 +232,12 @@ def _histograms(model: Sequential, values, title: str, xlabel: str, ax=None):
 
     if ax is None:
         ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
-    for i, layer in enumerate(model.layers):
-        if isinstance(layer, Tanh):
-            t = values(layer).detach()
-            hy, hx = torch.histogram(t.float().flatten(), bins=60, density=True)
-            ax.plot(hx[:-1], hy, label=f"layer {i}: mean {t.mean():+.2f}, std {t.std():.3g}")
-    ax.legend(fontsize=8)
+    tanhs = [layer for layer in model.layers if isinstance(layer, Tanh)]
+    for n, layer in enumerate(tanhs, 1):  # counted as the text counts them: the first, second... tanh layer
+        t = values(layer).detach()
+        hy, hx = torch.histogram(t.float().flatten(), bins=60, density=True)
+        ax.plot(hx[:-1], hy, label=f"tanh {n}: mean {t.mean():+.2f}, std {t.std():.3g}")
+    _legend_outside(ax)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
@@ -257,12 +262,17 @@ def update_ratio_plot(model: Sequential, ud: list[list[float]], ax=None):
 
     if ax is None:
         ax = plt.figure(figsize=_FIGSIZE, layout="constrained").gca()
-    for j, p in enumerate(model.parameters()):
-        if p.ndim == 2:
-            ax.plot([row[j] for row in ud], label=f"parameter {j} {tuple(p.shape)}", lw=0.8)
+    linears = [layer for layer in model.layers if isinstance(layer, Linear)]
+    named = [("embedding", layer) for layer in model.layers if isinstance(layer, Embedding)]
+    named += [("output Linear" if layer is linears[-1] else f"Linear {n}", layer) for n, layer in enumerate(linears, 1)]
+    # ud has one column per parameter, in model.parameters() order; the weight matrices are plotted
+    index = {id(p): j for j, p in enumerate(model.parameters())}
+    for name, layer in named:
+        shape = "×".join(map(str, layer.weight.shape))
+        ax.plot([row[index[id(layer.weight)]] for row in ud], label=f"{name} ({shape})", lw=0.8)
     ax.axhline(-3, color="k", ls="--", lw=0.8)
     ax.set_xlabel("step")
     ax.set_ylabel("log10(update / data)")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     ax.set_title("update-to-data ratio")
     return ax
