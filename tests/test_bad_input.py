@@ -8,6 +8,7 @@ runs are a few steps.
 
 import math
 import os
+import random
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -206,7 +207,9 @@ def test_divergence_stops_at_once_with_what_to_try(makemore, script, tmp_path, n
 
 # --- checkpoints ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content", ["malicious", b"", b"PK\x03\x04 cut short", os.urandom(64)])
+# random bytes, the same in every test worker (xdist needs the same test ids in each)
+@pytest.mark.parametrize("content", ["malicious", b"", b"PK\x03\x04 cut short", random.Random(0).randbytes(64)],
+                         ids=["malicious", "empty", "truncated", "random"])
 def test_unreadable_checkpoints_are_one_line(tmp_path, makemore, script, content):
     """Checkpoints: read with weights_only=True (a crafted file runs nothing); empty, truncated or random
     files are one line naming the file, in zh makemore, train_gpt.py --resume and gpt_vs_bert.py."""
