@@ -111,7 +111,7 @@ def _expanded(chunk_counts: dict[bytes, int]) -> list[bytes]:
 
 @exercise("tokenizer/fast", "weighted_counts",
           hint="each distinct chunk's pair counts, multiplied by how often the chunk occurs, summed over chunks",
-          example=lambda: {"chunk_counts": {b"hug": 3, b"pug": 2, b"hugs": 1}})
+          example=lambda: {"chunk_counts": {b"low": 3, b"lowest": 2, b"slow": 1}})
 def weighted_counts(chunk_counts):
     return _pairs_in_order([list(c) for c in _expanded(chunk_counts)])
 
@@ -134,7 +134,7 @@ def merge_delta(chunk, pair, new, n_w):
 
 @exercise("tokenizer/fast", "train_weighted",
           hint="keep each distinct chunk once with its count; weigh its pairs by the count; merge in every chunk",
-          probes=lambda: [({b"hug": 10, b"pug": 5, b"pun": 12, b"bun": 4, b"hugs": 5}, 4),
+          probes=lambda: [({b"low": 5, b"lower": 2, b"newest": 6, b"widest": 3}, 6),
                           ({b"aaaa": 2, b"aa": 3, b"ab": 1}, 3), ({b"xy": 3, b"yx": 3}, 2), ({b"abc": 1}, 5)])
 def train_weighted(chunk_counts, num_merges):
     return _slow_train(_expanded(chunk_counts), num_merges)
