@@ -237,3 +237,109 @@ def masks_and_objectives(text: str, chosen: list[int]) -> "Figure":
                 fontsize=9, va="top")
     fig.tight_layout()
     return fig
+
+
+def cuda_hierarchy(n: int, block_dim: int, warp_size: int = 32) -> "Figure":
+    """A 1-D launch over ``n`` elements: the grid's blocks, each block's warps, each warp's threads.
+
+    Every thread is a cell, coloured by its warp within the block; the cell of a thread whose
+    index ``i = blockIdx.x * blockDim.x + threadIdx.x`` is ``>= n`` is hatched: it is launched and
+    does nothing.
+
+    Args:
+        n: Number of elements (one thread each).
+        block_dim: Threads per block (``blockDim.x``), a multiple of ``warp_size`` reads best.
+        warp_size: Threads per warp (32 on NVIDIA GPUs).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, Rectangle
+
+    if n < 1 or block_dim < 1 or warp_size < 1:
+        raise ValueError(f"n, block_dim and warp_size must be positive, got {n}, {block_dim}, {warp_size}")
+    blocks = -(-n // block_dim)
+    if blocks * -(-block_dim // warp_size) > 16:
+        raise ValueError(f"{blocks} blocks of {block_dim} threads are too many warps to draw legibly; use fewer")
+    warps = -(-block_dim // warp_size)
+    colours = ["#a9d4f0", "#fdd98a", "#c4eab2", "#f4b6d0"]
+    row_h, gap = 0.9, 0.9  # a warp is a row of cells; blocks are separated by a gap for their label
+    height = blocks * (warps * row_h + gap)
+    fig, ax = plt.subplots(figsize=(7.4, 0.42 * height + 0.6))
+    y = 0.0
+    for b in range(blocks):
+        top = y
+        ax.text(-0.2, top - 0.3, f"block {b}  (blockIdx.x = {b}): threads {b * block_dim}..{(b + 1) * block_dim - 1}"
+                f" of the grid", fontsize=10, va="center", fontweight="bold")
+        y -= 0.6
+        for w in range(warps):
+            for t in range(w * warp_size, min((w + 1) * warp_size, block_dim)):
+                i = b * block_dim + t
+                ax.add_patch(Rectangle((t - w * warp_size, y - row_h), 0.92, row_h * 0.85,
+                                       facecolor=colours[w % len(colours)] if i < n else "white",
+                                       edgecolor="#666666", linewidth=0.5, hatch="////" if i >= n else None))
+            first, last = b * block_dim + w * warp_size, b * block_dim + min((w + 1) * warp_size, block_dim) - 1
+            ax.text(warp_size + 0.6, y - row_h / 2, f"warp {w}: threadIdx.x {w * warp_size}..{last - b * block_dim}"
+                    f" → i = {first}..{last}", fontsize=9, va="center")
+            y -= row_h
+        ax.add_patch(FancyBboxPatch((-0.3, y - 0.1), warp_size + 0.4, top - y - 0.5, boxstyle="round,pad=0.05",
+                                    facecolor="none", edgecolor=GREY, linewidth=1))
+        y -= gap - 0.6
+    ax.text(-0.2, y - 0.1, f"grid: {blocks} blocks × {block_dim} threads for n = {n}; hatched: i ≥ n, idle "
+            f"({blocks * block_dim - n} threads)", fontsize=10, va="top")
+    ax.set_xlim(-0.5, warp_size + 17)
+    ax.set_ylim(y - 0.7, 0.2)
+    ax.axis("off")
+    return fig
+
+
+def tile_loads(M: int, N: int, K: int, BM: int, BN: int, BK: int, block: tuple[int, int] = (0, 0)) -> "Figure":
+    """Which tiles of A and B one block of a tiled matmul loads, step by step along K.
+
+    Block ``(by, bx)`` computes the ``BM × BN`` tile of C at rows ``by·BM..`` and columns ``bx·BN..``.
+    At step ``s`` it loads the ``BM × BK`` tile of A at columns ``s·BK..`` and the ``BK × BN`` tile
+    of B at rows ``s·BK..`` (numbered ``s`` in the drawing); tiles that hang over an edge are
+    clipped to the matrix (the kernels store zeros for the rest).
+
+    Args:
+        M, N, K: The sizes of ``C = A @ B`` with A ``M × K`` and B ``K × N``.
+        BM, BN, BK: The tiling: the block's tile of C and the step along K.
+        block: ``(by, bx)``, the block to follow.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    by, bx = block
+    if min(M, N, K, BM, BN, BK) < 1 or not (0 <= by * BM < M and 0 <= bx * BN < N):
+        raise ValueError(f"block {block} is outside a grid of {-(-M // BM)} × {-(-N // BN)} blocks (or a size is < 1)")
+    steps = -(-K // BK)
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 3.0), gridspec_kw={"width_ratios": [K, N, N]})
+    cmap = plt.get_cmap("viridis")
+    panels = ((axes[0], "A", M, K), (axes[1], "B", K, N), (axes[2], "C", M, N))
+    for ax, name, rows, cols in panels:
+        ax.add_patch(Rectangle((0, 0), cols, rows, facecolor="#f4f4f4", edgecolor="#444444"))
+        ax.set_xlim(-0.5, cols + 0.5), ax.set_ylim(rows + 0.5, -0.5)  # row 0 at the top, as a matrix
+        ax.set_aspect("equal"), ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(f"{name} ({rows} × {cols})", fontsize=10)
+    for s in range(steps):
+        colour = cmap(0.15 + 0.7 * s / max(1, steps - 1))
+        k0, k1 = s * BK, min(K, (s + 1) * BK)
+        r0, r1 = by * BM, min(M, (by + 1) * BM)
+        c0, c1 = bx * BN, min(N, (bx + 1) * BN)
+        for ax, (x0, x1, y0, y1) in ((axes[0], (k0, k1, r0, r1)), (axes[1], (c0, c1, k0, k1))):
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=colour, edgecolor="white", linewidth=1))
+            if steps <= 6 or s in (0, steps - 1):  # thin tiles: number the first and the last only
+                ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(s), ha="center", va="center", fontsize=9,
+                        color="white" if s < steps / 2 else "black")
+    r0, r1, c0, c1 = by * BM, min(M, (by + 1) * BM), bx * BN, min(N, (bx + 1) * BN)
+    axes[2].add_patch(Rectangle((c0, r0), c1 - c0, r1 - r0, facecolor=ORANGE, edgecolor="white"))
+    axes[2].text((c0 + c1) / 2, (r0 + r1) / 2, f"block\n({by}, {bx})", ha="center", va="center", fontsize=9)
+    fig.suptitle(f"block ({by}, {bx}): {steps} steps (0 darkest), each loading a {BM}×{BK} tile of A and a "
+                 f"{BK}×{BN} tile of B",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
