@@ -105,7 +105,10 @@ def _block_nodes(dot, block, shapes: dict[str, str], prefix: str, source: str, s
     d = block.attn.qkv.in_features // heads
     batch_time = source_shape.strip("()").split(", ")[:-1]
     head_shape = "(" + ", ".join([batch_time[0], str(heads), batch_time[1], str(d)]) + ")"
-    n = lambda name: f"{prefix}_{name}"  # noqa: E731 - node ids local to this block
+
+    def n(name: str) -> str:  # node ids local to this block
+        return f"{prefix}_{name}"
+
     box = {"shape": "box", "style": "rounded,filled", "fillcolor": "#e8f1fa"}
     add = {"shape": "circle", "label": "+", "width": "0.3", "fixedsize": "true"}
     dot.node(n("ln_1"), "LayerNorm ln_1", **box)

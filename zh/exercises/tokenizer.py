@@ -26,15 +26,12 @@ def _pairs_in_order(chunks: list[list[int]]) -> dict[tuple[int, int], int]:
 
 
 def _replace(ids: list[int], pair: tuple[int, int], new: int) -> list[int]:
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-            out.append(new)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
+    """Merge every occurrence of ``pair``, left to right, without overlaps: what ``str.replace`` does.
+
+    Each id becomes one character (``chr``), so the replacement is Python's own, not zh's ``merge``.
+    """
+    text = "".join(map(chr, ids))
+    return [ord(c) for c in text.replace(chr(pair[0]) + chr(pair[1]), chr(new))]
 
 
 def _slow_train(chunks: list[bytes], num_merges: int) -> list[tuple[tuple[int, int], int]]:

@@ -102,16 +102,23 @@ def draw_merge_trace(text: str, merges: dict[tuple[int, int], int]) -> "Figure":
 
     from zh.tokenizer.train import merge
 
+    if not isinstance(text, str):
+        raise TypeError(f"draw_merge_trace draws a str, got {type(text).__name__}")
     vocab = {i: bytes([i]) for i in range(256)}
     order = sorted(merges.items(), key=lambda item: item[1])
     for (a, b), new in order:
+        if a not in vocab or b not in vocab:
+            raise ValueError(f"merge {(a, b)} -> {new} uses an id that no earlier merge made")
         vocab[new] = vocab[a] + vocab[b]
     ids, rows = list(text.encode("utf-8")), []
     rows.append((ids, None))
     for pair, new in order:
         ids = merge(ids, pair, new)
         rows.append((ids, (pair, new)))
-    shown = lambda i: vocab[i].decode("utf-8", errors="replace").replace(" ", "·")  # noqa: E731
+
+    def shown(i: int) -> str:  # a token's text, spaces visible
+        return vocab[i].decode("utf-8", errors="replace").replace(" ", "·")
+
     width = max(sum(max(len(shown(i)), 2) for i in r) + len(r) * 0.3 for r, _ in rows)
     fig, ax = plt.subplots(figsize=(7.4, 0.55 * len(rows) + 0.5))
     for k, (row, step) in enumerate(rows):
