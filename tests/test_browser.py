@@ -3,8 +3,9 @@
 The built site is served on 127.0.0.1 (a free port, stopped at the end); requests anywhere else are
 refused, so the site is checked as it works offline. Each page is opened once and five things are
 checked, each its own test: no JavaScript or console error, every formula typeset, every image
-loaded, the outputs the tests recorded shown under their blocks, and no sideways scrolling at a
-phone's width (420 px) outside the code blocks and tables, which scroll inside themselves.
+loaded, the outputs the tests recorded shown under their blocks (collapsed solutions opened), and
+no sideways scrolling at a phone's width (420 px) outside the code blocks and tables, which scroll
+inside themselves.
 
 ``make test`` builds the site first and passes it as ``ZH_SITE_DIR``; alone, this file builds its
 own copy. ``ZH_SCREENSHOTS=folder`` also saves a full-page screenshot of each page (wide and 420 px).
@@ -130,7 +131,12 @@ BROKEN_IMAGES = r"""async () => {
                .map((i) => i.getAttribute("src"));
 }"""
 
-OUTPUTS = """() => [...document.querySelectorAll(".zh-output pre")].map((e) => e.querySelector("code").innerText)"""
+# Exercises' solutions are collapsed (<details>), and a closed one's text is not laid out: open them all
+# first, so that their outputs are read, and measured at a phone's width, like every other.
+OUTPUTS = """() => {
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+  return [...document.querySelectorAll(".zh-output pre")].map((e) => e.querySelector("code").innerText);
+}"""
 
 # Elements that stick out of the viewport without a scrolling box around them.
 OVERFLOW = r"""() => {
