@@ -27,6 +27,7 @@ def _grid(n: int, block_dim: int):
 @exercise("cuda/vector_add", "thread_of", hint="i = blockIdx.x * blockDim.x + threadIdx.x: divide and take the rest",
           probes=lambda: [(1000, 256), (0, 256), (255, 256), (256, 128), (9, 4), (100_000, 1024)])
 def thread_of(i, block_dim):
+    """(blockIdx.x, threadIdx.x) of the thread that handles element ``i``, found by walking the grid."""
     return next((b, t) for b, t in _grid(i + 1, block_dim) if b * block_dim + t == i)
 
 
@@ -34,6 +35,7 @@ def thread_of(i, block_dim):
           hint="blocks: n / blockDim rounded up; idle threads: what the last block has beyond n",
           probes=lambda: [(10, 4), (1000, 256), (1, 1024), (1024, 1024), (2**16 + 1, 256)])
 def launch_shape(n, block_dim):
+    """(blocks, idle threads) of a launch over ``n`` elements, counted thread by thread."""
     threads = _grid(n, block_dim)
     return len(threads) // block_dim, sum(b * block_dim + t >= n for b, t in threads)
 
@@ -42,6 +44,7 @@ def launch_shape(n, block_dim):
           hint="the kernel computes i with 256 where it should use blockDim.x: which i does no thread reach?",
           example=lambda: {"n": 600, "block_dim": 128})
 def unwritten(n, block_dim):
+    """The elements the kernel with the hard-coded 256 never writes, by set difference."""
     reached = {b * 256 + t for b, t in _grid(n, block_dim)}  # the buggy index of every launched thread
     return sorted(set(range(n)) - reached)
 
@@ -50,6 +53,7 @@ def unwritten(n, block_dim):
           hint="thread t reads byte 4·t·stride; count the distinct 128-byte segments (address // 128) of the warp",
           probes=lambda: [(s,) for s in (1, 2, 3, 8, 31, 32, 33, 100)])
 def segments(stride):
+    """128-byte segments touched by a warp's loads at ``stride``, counted."""
     return len({(4 * t * stride) // 128 for t in range(WARP)})
 
 
@@ -65,6 +69,7 @@ def _starts(size: int, tile: int) -> list[int]:
           probes=lambda: [(4096, 4096, 4096, 128, 128, 8), (9, 13, 7, 4, 4, 4), (100, 64, 33, 32, 32, 32),
                           (1, 1, 1, 64, 64, 8)])
 def tile_counts(M, N, K, BM, BN, BK):
+    """(blocks, steps along K) of a tiled launch, counted tile by tile."""
     blocks = [(r, c) for r in _starts(M, BM) for c in _starts(N, BN)]
     return len(blocks), len(_starts(K, BK))
 
@@ -86,6 +91,7 @@ def tiles_at(by, bx, step, BM, BN, BK):
                "so each element of A is loaded by every block of its row of blocks",
           probes=lambda: [(64, 64, 64, 32, 32, 32), (9, 13, 7, 4, 4, 4), (128, 96, 40, 64, 32, 8), (5, 5, 5, 8, 8, 8)])
 def global_loads(M, N, K, BM, BN, BK):
+    """Floats all blocks load from global memory, counted tile by tile inside the matrices."""
     total = 0
     for r0 in _starts(M, BM):
         for c0 in _starts(N, BN):
@@ -108,4 +114,5 @@ def _probe_matrices():
 @exercise("cuda/matmul", "tiled_matmul", hint="compare with A @ B on a K that the tile divides, and on K ≤ tile",
           probes=_probe_matrices, rtol=1e-9, atol=1e-9)
 def tiled_matmul(A, B, tile):
+    """``A @ B`` by numpy."""
     return A @ B

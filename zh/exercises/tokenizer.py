@@ -68,12 +68,14 @@ def _probe_merges() -> dict[tuple[int, int], int]:
           hint="count every adjacent pair, merge the most frequent (the first seen wins a tie), count again",
           example=lambda: {"text": "abcabcab", "num_merges": 2})
 def merges_by_hand(text, num_merges):
+    """The first ``num_merges`` BPE merges of ``text``, by the literal algorithm."""
     return _slow_train([text.encode("utf-8")], num_merges)
 
 
 @exercise("tokenizer/bpe", "compression_ratio", hint="bytes of the text (UTF-8) divided by the number of tokens",
           example=lambda: {"text": "the cat ate the hat", "merges": _probe_merges()})
 def compression_ratio(text, merges):
+    """UTF-8 bytes per token of ``text`` encoded by replaying ``merges``."""
     data = text.encode("utf-8")
     return len(data) / len(_replay(data, merges))
 
@@ -89,6 +91,7 @@ def _holey_vocab():
           probes=lambda: [([97, 300, 305, 310], _holey_vocab()), ([301, 98], _holey_vocab()), ([], _holey_vocab()),
                           ([310, 310, 32], _holey_vocab())])
 def decode_with_holes(ids, vocab):
+    """The text of ``ids`` in a vocabulary dict with holes (invalid UTF-8 as U+FFFD)."""
     return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")
 
 
@@ -96,6 +99,7 @@ def decode_with_holes(ids, vocab):
           hint="apply the merges in the order they were learned (smallest new id first), repeat until none applies",
           probes=lambda: [(t, _probe_merges()) for t in ("the hat", "aaaaaaa", "", "a cat sat", "théâtre")])
 def encode(text, merges):
+    """``text`` encoded by replaying ``merges`` in learning order."""
     return _replay(text.encode("utf-8"), merges)
 
 
@@ -110,12 +114,14 @@ def _expanded(chunk_counts: dict[bytes, int]) -> list[bytes]:
           hint="each distinct chunk's pair counts, multiplied by how often the chunk occurs, summed over chunks",
           example=lambda: {"chunk_counts": {b"low": 3, b"lowest": 2, b"slow": 1}})
 def weighted_counts(chunk_counts):
+    """Pair counts of the text that ``chunk_counts`` stands for, counted on every copy."""
     return _pairs_in_order([list(c) for c in _expanded(chunk_counts)])
 
 
 @exercise("tokenizer/fast", "first_merge", hint="the largest weighted count; among equals, the pair seen first",
           example=lambda: {"chunk_counts": {b"xy": 3, b"yx": 3}})
 def first_merge(chunk_counts):
+    """The first pair BPE merges on the text that ``chunk_counts`` stands for."""
     return _slow_train(_expanded(chunk_counts), 1)[0][0]
 
 
@@ -124,6 +130,7 @@ def first_merge(chunk_counts):
                "(z, y) gain n_w; leave out pairs whose change is 0",
           example=lambda: {"chunk": [3, 1, 2, 1, 2, 4], "pair": (1, 2), "new": 9, "n_w": 2})
 def merge_delta(chunk, pair, new, n_w):
+    """The nonzero changes of the pair counts when ``pair`` becomes ``new`` in ``chunk``, by recounting."""
     before, after = _pairs_in_order([list(chunk)]), _pairs_in_order([_replace(list(chunk), tuple(pair), new)])
     delta = {p: n_w * (after.get(p, 0) - before.get(p, 0)) for p in {**before, **after}}
     return {p: d for p, d in delta.items() if d}
@@ -134,6 +141,7 @@ def merge_delta(chunk, pair, new, n_w):
           probes=lambda: [({b"low": 5, b"lower": 2, b"newest": 6, b"widest": 3}, 6),
                           ({b"aaaa": 2, b"aa": 3, b"ab": 1}, 3), ({b"xy": 3, b"yx": 3}, 2), ({b"abc": 1}, 5)])
 def train_weighted(chunk_counts, num_merges):
+    """BPE merges of the text that ``chunk_counts`` stands for, on every copy."""
     return _slow_train(_expanded(chunk_counts), num_merges)
 
 
@@ -143,6 +151,7 @@ def train_weighted(chunk_counts, num_merges):
 @exercise("tokenizer/regex", "gpt2_chunks", hint="try the pattern's alternatives left to right at each position",
           example=lambda: {"text": "I'll pay 1000000 now!!"})
 def gpt2_chunks(text):
+    """GPT-2's chunks of ``text``, by the ``regex`` package."""
     return regex.findall(GPT2_SPLIT_PATTERN, text)
 
 
@@ -150,6 +159,7 @@ def gpt2_chunks(text):
           hint="digits come in threes, punctuation keeps the newlines after it, contractions ignore case",
           example=lambda: {"text": "WE'LL pay 1000000 now!!\n\nOK"})
 def gpt4_chunks(text):
+    """GPT-4's chunks of ``text``, by the ``regex`` package."""
     return regex.findall(GPT4_SPLIT_PATTERN, text)
 
 
@@ -161,6 +171,7 @@ _SINGLE_DIGITS = GPT4_SPLIT_PATTERN.replace(r"\p{N}{1,3}+", r"\p{N}")
           probes=lambda: [("Pi is 3.14159, e is 2.71828",), ("In 2024, 1000000 people",), ("no digits",),
                           ("x1y22z333",)])
 def single_digit_split(text):
+    """Chunks of GPT-4's pattern with single digits, by the ``regex`` package."""
     return regex.findall(_SINGLE_DIGITS, text)
 
 
@@ -178,6 +189,7 @@ def _probe_tokenizer():
           probes=lambda: [(t, _probe_tokenizer()) for t in ("the cat<|endoftext|>the mat", "<|sep|>", "plain text",
                                                              "a<|sep|><|endoftext|>b<|endoftext|>")])
 def encode_with_special(text, tokenizer):
+    """``tokenizer.encode`` with every special token allowed."""
     return tokenizer.encode(text, allowed_special="all")
 
 
@@ -196,12 +208,14 @@ def _tiktoken_cl100k():
 @exercise("tokenizer/gpt4", "token_counts", hint="encode each text and count its ids",
           example=lambda: {"texts": ["hello world", "1234567", "안녕"]})
 def token_counts(texts):
+    """The number of cl100k_base tokens of each text, by tiktoken's encoder."""
     return [len(_tiktoken_cl100k().encode(t)) for t in texts]
 
 
 @exercise("tokenizer/gpt4", "byte_of_id", hint="byte_ids[b] is the id of byte b: invert it",
           example=dict)
 def byte_of_id():
+    """The byte of each single-byte cl100k_base token, from the ranks."""
     return {rank: token[0] for token, rank in cl100k_ranks().items() if len(token) == 1}
 
 
@@ -209,6 +223,7 @@ def byte_of_id():
           hint="allowed, a special token is one id; as ordinary text its 13 characters are split and merged like any",
           example=lambda: {"text": "<|endoftext|>"})
 def special_as_text(text):
+    """Tokens of ``text`` with special tokens allowed and as ordinary text, by tiktoken's encoder."""
     enc = _tiktoken_cl100k()
     return {"special": len(enc.encode(text, allowed_special="all")),
             "text": len(enc.encode(text, disallowed_special=()))}
@@ -217,6 +232,7 @@ def special_as_text(text):
 @exercise("tokenizer/gpt4", "three_digit_tokens", hint="a string is one token if its bytes are a key of the ranks",
           example=dict)
 def three_digit_tokens():
+    """How many of the strings 000..999 are cl100k_base tokens, from the ranks."""
     ranks = cl100k_ranks()
     return sum(f"{n:03d}".encode() in ranks for n in range(1000))
 
@@ -225,5 +241,6 @@ def three_digit_tokens():
           hint="run BPE on the token's own bytes with only the tokens ranked below it; it stops at two parts",
           probes=lambda: [(t, cl100k_ranks()) for t in (b" world", b"hello", b" Hello", b"ing", b" tokenizer")])
 def merge_of(token, ranks):
+    """The ids of the two tokens ``token`` was merged from, by ``bpe_parts``."""
     left, right = bpe_parts(token, ranks, max_rank=ranks[token])
     return (ranks[left], ranks[right])
