@@ -138,7 +138,7 @@ def _block_nodes(dot, block, shapes: dict[str, str], prefix: str, source: str, s
     return n("add2")
 
 
-def transformer_graph(model, idx_or_x: "torch.Tensor") -> "graphviz.Digraph":
+def transformer_graph(model: "torch.nn.Module", idx_or_x: "torch.Tensor") -> "graphviz.Digraph":
     """The model as a graph, bottom to top, each edge labelled with the shape of the tensor on it.
 
     The shapes are recorded by running ``model`` on ``idx_or_x``, not worked out by hand. A `GPT`
@@ -306,8 +306,12 @@ def tile_loads(M: int, N: int, K: int, BM: int, BN: int, BK: int, block: tuple[i
     clipped to the matrix (the kernels store zeros for the rest).
 
     Args:
-        M, N, K: The sizes of ``C = A @ B`` with A ``M × K`` and B ``K × N``.
-        BM, BN, BK: The tiling: the block's tile of C and the step along K.
+        M: Rows of A and C.
+        N: Columns of B and C.
+        K: Columns of A, rows of B.
+        BM: Rows of the block's tile of C.
+        BN: Columns of the block's tile of C.
+        BK: The step along K.
         block: ``(by, bx)``, the block to follow.
 
     Returns:
