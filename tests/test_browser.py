@@ -4,7 +4,7 @@ The built site is served on 127.0.0.1 (a free port, stopped at the end); request
 refused, so the site is checked as it works offline, and nothing is cached, so each page is weighed
 as a first visit. Each page is opened once, at a laptop's width (1280 px) and then at a phone's
 (390 px), and these are checked, each its own test: no JavaScript or console error, every formula
-typeset, every image loaded, the outputs the tests recorded shown under their blocks; at both widths
+typeset, every image loaded, the outputs the tests recorded shown under their blocks (collapsed solutions opened); at both widths
 no sideways scrolling outside the boxes that scroll inside themselves (code blocks, tables, display
 formulas); at 1280 px every display formula fits its column and every figure's smallest text is
 shown at 9 pt or more; and a lesson's weight, everything it transfers, stays under 1.5 MB. The
@@ -147,7 +147,12 @@ BROKEN_IMAGES = r"""async () => {
                .map((i) => i.getAttribute("src"));
 }"""
 
-OUTPUTS = """() => [...document.querySelectorAll(".zh-output pre")].map((e) => e.querySelector("code").innerText)"""
+# Exercises' solutions are collapsed (<details>), and a closed one's text is not laid out: open them all
+# first, so that their outputs are read, and measured at a phone's width, like every other.
+OUTPUTS = """() => {
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+  return [...document.querySelectorAll(".zh-output pre")].map((e) => e.querySelector("code").innerText);
+}"""
 
 # Elements that stick out of the viewport without a scrolling box around them.
 OVERFLOW = r"""() => {

@@ -1,6 +1,7 @@
 """Seeing tokens: where a tokenizer cuts a text, drawn as coloured boxes.
 
-Page: [tokenizer / regex splitting](../tokenizer/regex.md).
+Pages: [tokenizer / regex splitting](../tokenizer/regex.md) (`draw_tokens`), [byte-pair encoding](../tokenizer/bpe.md)
+(`draw_merge_trace`).
 """
 
 from __future__ import annotations
@@ -81,4 +82,65 @@ def draw_tokens(tokenizer: "Tokenizer", text: str, width: int = 64, title: str |
     ax.axis("off")
     n_tokens = sum(len(ids) for _, ids in spans)
     ax.set_title(title or f"{len(text)} characters, {n_tokens} tokens", fontsize=10, loc="left")
+    return fig
+
+
+def draw_merge_trace(text: str, merges: dict[tuple[int, int], int]) -> "Figure":
+    """BPE step by step: ``text``'s tokens after each merge (left) and the merge table as it grows (right).
+
+    Row 0 is the text as bytes; row k shows the tokens after the first k merges, the tokens the
+    k-th merge made outlined in its colour, and, on the right, the merge it added to the table.
+
+    Args:
+        text: A short text (up to about 24 bytes fit the width).
+        merges: ``{(id, id): new_id}``, as ``Tokenizer.merges``, applied in the order of their new ids.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from zh.tokenizer.train import merge
+
+    if not isinstance(text, str):
+        raise TypeError(f"draw_merge_trace draws a str, got {type(text).__name__}")
+    vocab = {i: bytes([i]) for i in range(256)}
+    order = sorted(merges.items(), key=lambda item: item[1])
+    for (a, b), new in order:
+        if a not in vocab or b not in vocab:
+            raise ValueError(f"merge {(a, b)} -> {new} uses an id that no earlier merge made")
+        vocab[new] = vocab[a] + vocab[b]
+    ids, rows = list(text.encode("utf-8")), []
+    rows.append((ids, None))
+    for pair, new in order:
+        ids = merge(ids, pair, new)
+        rows.append((ids, (pair, new)))
+
+    def shown(i: int) -> str:  # a token's text, spaces visible
+        return vocab[i].decode("utf-8", errors="replace").replace(" ", "·")
+
+    width = max(sum(max(len(shown(i)), 2) for i in r) + len(r) * 0.3 for r, _ in rows)
+    fig, ax = plt.subplots(figsize=(7.4, 0.55 * len(rows) + 0.5))
+    for k, (row, step) in enumerate(rows):
+        y, x = -k, 0.0
+        new = step[1] if step else None
+        colour = COLOURS[(k - 1) % len(COLOURS)] if step else "#eeeeee"
+        for i in row:
+            w = max(len(shown(i)), 2)
+            ax.add_patch(Rectangle((x, y - 0.42), w, 0.84, facecolor=colour if i == new else "#f4f4f4",
+                                   edgecolor="#555555" if i == new else "#bbbbbb", linewidth=1.2 if i == new else 0.6))
+            ax.text(x + w / 2, y + 0.12, shown(i), ha="center", va="center", family="monospace", fontsize=10)
+            ax.text(x + w / 2, y - 0.24, str(i), ha="center", va="center", fontsize=9, color="#444444")
+            x += w + 0.3
+        ax.text(width + 1, y, f"{len(row)} tokens", va="center", fontsize=9, color="#444444")
+        if step:
+            (a, b), new = step
+            ax.text(width + 6, y, f"{new} = ({a}, {b})  '{shown(a)}' + '{shown(b)}'", va="center", fontsize=10,
+                    family="monospace", bbox={"boxstyle": "round,pad=0.2", "fc": colour, "ec": "none"})
+    ax.text(0, 0.75, "the text's tokens (text above, id below)", fontsize=10)
+    ax.text(width + 6, 0.75, "the merge table", fontsize=10)
+    ax.set_xlim(-0.2, width + 22)
+    ax.set_ylim(-len(rows) + 0.4, 1.1)
+    ax.axis("off")
     return fig
