@@ -4,11 +4,12 @@ The built site is served on 127.0.0.1 (a free port, stopped at the end); request
 refused, so the site is checked as it works offline, and nothing is cached, so each page is weighed
 as a first visit. Each page is opened once, at a laptop's width (1280 px) and then at a phone's
 (390 px), and these are checked, each its own test: no JavaScript or console error, every formula
-typeset, every image loaded, the outputs the tests recorded shown under their blocks (collapsed solutions opened); at both widths
-no sideways scrolling outside the boxes that scroll inside themselves (code blocks, tables, display
-formulas); at 1280 px every display formula fits its column and every figure's smallest text is
-shown at 9 pt or more; and a lesson's weight, everything it transfers, stays under 1.5 MB. The
-search index is fetched only once the reader turns to the search box, and search then works.
+typeset, every image loaded, the outputs the tests recorded shown under their blocks (collapsed
+solutions opened); at both widths no sideways scrolling outside the boxes that scroll inside
+themselves (code blocks, tables, display formulas); at 1280 px every display formula fits its
+column and every figure's smallest text is shown at 9 pt or more; and a lesson's weight, everything
+it transfers, stays under 1.5 MB. The search index is fetched only once the reader turns to the
+search box, and search then works.
 
 ``make test`` builds the site first and passes it as ``ZH_SITE_DIR``; alone, this file builds its
 own copy. ``ZH_SCREENSHOTS=folder`` also saves a full-page screenshot of each page at both widths.
