@@ -53,7 +53,12 @@ VENDORED = ["vendor/pyodide/pyodide.js", "vendor/viz/dist/viz-global.js"]  # wha
 FENCE = re.compile(
     r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})python[ \t]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
 )
-CODE_BLOCK = re.compile(r'<div class="highlight"><pre><span></span><code>(?P<code>.*?)</code></pre></div>', re.S)
+# a rendered block; reader_hooks.py may have marked it data-search-exclude already
+CODE_BLOCK = re.compile(
+    r'(?P<open><div (?:data-search-exclude )?class="highlight")><pre><span></span><code>'
+    r"(?P<code>.*?)</code></pre></div>",
+    re.S,
+)
 TAG = re.compile(r"<[^>]+>")
 
 _wheels: list[str] = []  # their site paths
@@ -161,7 +166,9 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
             fence = next(m for s, e, m in fences if s <= example.start < e)
             if fence is not last_fence:  # the next examples of a doctest block belong to its step
                 indent = len(fence["indent"])
-                code = "".join(line[indent:] for line in fence["body"].splitlines(keepends=True))
+                # a blank line inside an indented block (a solution) keeps its newline
+                lines = fence["body"].splitlines(keepends=True)
+                code = "".join(line[indent:] if line.strip() else "\n" for line in lines)
                 kind = "block" if kind == "PythonEvaluator" else "doctest"
                 steps.append({"kind": kind, "code": code, "start": example.start})
             last_fence = fence
@@ -236,10 +243,11 @@ def on_page_content(content, page, config, files):
         shown = html.unescape(TAG.sub("", match["code"]))
         if shown.rstrip("\n") != steps[blocks[0]]["code"].rstrip("\n"):
             continue
-        pieces += [content[at : match.start()], f'<div class="highlight" data-zh-step="{blocks.pop(0)}">']
-        at = match.start() + len('<div class="highlight">')
+        pieces += [content[at : match.start()], f'{match["open"]} data-zh-step="{blocks.pop(0)}">']
+        at = match.end("open") + 1
     if blocks:
-        raise PluginError(f"{page.file.src_uri}: the code block of step {blocks[0]} was not found in the page")
+        first = steps[blocks[0]]["code"].strip().splitlines()[0]
+        raise PluginError(f"{page.file.src_uri}: the block of step {blocks[0]} ({first!r}) was not found in the page")
     manifest = {"wheels": _wheels, "steps": steps}
     script = json.dumps(manifest).replace("</", "<\\/")  # no "</script>" inside the script
     return "".join(pieces) + content[at:] + f'\n<script type="application/json" id="zh-run">{script}</script>\n'

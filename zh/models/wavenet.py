@@ -16,12 +16,16 @@ dilations 1, n, n**2, ...) with the same weights; ``WaveNet.convolve`` computes 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from zh.nn.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
+
+if TYPE_CHECKING:  # drawn only on request: graphviz is imported inside draw_tree
+    import graphviz
 
 
 @dataclass
@@ -214,7 +218,7 @@ def receptive_fields(block_size: int, n_consecutive: int = 2) -> list[list[list[
     return fields
 
 
-def draw_tree(context: str, n_consecutive: int = 2):
+def draw_tree(context: str, n_consecutive: int = 2) -> "graphviz.Digraph":
     """The WaveNet tree over one context, as a Graphviz graph: which characters each hidden unit sees.
 
     The characters of ``context`` are the leaves at the bottom; each level's units are boxes labelled
