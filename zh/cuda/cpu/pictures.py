@@ -75,7 +75,7 @@ def _warp_colours(ax, shape, e, title):
         flat[e["index"][e["thread"] // WARPSIZE == warp]] = warp % 20  # colours repeat after 20 warps
     ax.imshow(warp_of, cmap="tab20", vmin=-0.5, vmax=19.5, interpolation="nearest")
     rows, cols = np.unravel_index(np.unique(e["index"][e["thread"] == 0]), shape)
-    ax.scatter(cols, rows, s=4, c="black", marker="s")
+    ax.scatter(cols, rows, s=4, c="black", marker="s", rasterized=True)  # thousands of marks: one image
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=8)
 
@@ -128,7 +128,7 @@ def draw_shared(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotli
         read = count[count > 0]
         ax.imshow(np.where(count > 0, 1.0, np.nan), cmap="tab10", vmin=-0.5, vmax=9.5, interpolation="nearest")
         rows, cols = np.unravel_index(np.unique(e["index"][e["thread"] == 0]), shape)
-        ax.scatter(cols, rows, s=4, c="black", marker="s")
+        ax.scatter(cols, rows, s=4, c="black", marker="s", rasterized=True)  # thousands of marks: one image
         times = f"{read.min()}" if read.min() == read.max() else f"{read.min()} to {read.max()}"
         ax.set_title(f"{name}[{shape[0]}][{shape[1]}]: {read.size} read, {times} times each", fontsize=10)
         ax.tick_params(labelsize=8)
