@@ -114,6 +114,11 @@ def _missing_modules(tree: ast.AST, modules: set[str]) -> list[str]:
     return [m for m in _imports(tree) if m not in modules and m.split(".")[0] not in sys.stdlib_module_names]
 
 
+def _calls(tree: ast.AST, name: str) -> bool:
+    """Whether ``tree`` calls the function ``name`` anywhere."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(tree))
+
+
 def _names(tree: ast.Module) -> tuple[set[str], set[str]]:
     """The names ``tree`` reads before binding them, and the names it binds (assignments, imports, defs).
 
@@ -149,6 +154,9 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
     fences = [(m.start(), m.end(), m) for m in FENCE.finditer(text)]
     figures = [m.start() for m in FIGURE.finditer(text)]
     tainted: set[str] = set()  # names whose value in the browser may differ from the tests'
+    # `check(...)` computes its reference answer in the page's zh.exercises module: what that needs
+    answers = ROOT / "zh" / "exercises" / f"{path.parent.name}.py"
+    check_needs = _missing_modules(ast.parse(answers.read_text(encoding="utf-8")), modules) if answers.exists() else []
     steps: list[dict] = []
     last_fence = None
     for example in document:
@@ -184,6 +192,8 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
         missing = _missing_modules(tree, modules)
         if "readonly" not in step and missing:
             step["readonly"] = f"needs {missing[0] if missing[0].startswith('zh.') else missing[0].split('.')[0]}"
+        elif "readonly" not in step and check_needs and _calls(tree, "check"):
+            step["readonly"] = f"its self-check computes the answer with {check_needs[0].split('.')[0]}"
         elif "readonly" not in step and "*" in tainted:
             step["readonly"] = "comes after a skip or clear-namespace directive, which the browser does not follow"
         elif "readonly" not in step and loads & tainted:
