@@ -47,9 +47,6 @@ ZOOMED_FIGURES = {
     "its counts when zoomed",
 }
 # Pages whose figures are being redrawn elsewhere: expected to fail until then (strict: a fix shows).
-PENDING_FIGURES = {
-    "cuda/matmul.md": "the matmul ladder's kernel pictures (7-8 pt labels) belong to the CUDA pages' rework",
-}
 # Bytes a lesson page transfers on a first visit (MathJax included; the search index comes when
 # search is used): a typical lesson (the median) under 1.5 MB, and none over 2 MB.
 TYPICAL_LESSON_WEIGHT, LESSON_WEIGHT = 1_500_000, 2_000_000
@@ -328,10 +325,7 @@ def test_display_formulas_fit_at_laptop_width(visits, src):
     assert not wide, f"display formulas wider than the column at {WIDE} px (break them into lines): {wide}"
 
 
-@pytest.mark.parametrize(
-    "src", [pytest.param(src, marks=pytest.mark.xfail(reason=PENDING_FIGURES[src], strict=True))
-            if src in PENDING_FIGURES else src for src in PAGES]
-)
+@pytest.mark.parametrize("src", PAGES)
 def test_figure_text_is_readable_at_page_size(visits, src):
     small = [f for f in visits(src).figures if f["pt"] < SMALLEST_TEXT_PT and f["src"] not in ZOOMED_FIGURES]
     assert not small, f"figures whose smallest text shows under {SMALLEST_TEXT_PT} pt at {WIDE} px: {small}"

@@ -340,11 +340,11 @@ def tile_loads(M: int, N: int, K: int, BM: int, BN: int, BK: int, block: tuple[i
         for ax, (x0, x1, y0, y1) in ((axes[0], (k0, k1, r0, r1)), (axes[1], (c0, c1, k0, k1))):
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=colour, edgecolor="white", linewidth=1))
             if steps <= 6 or s in (0, steps - 1):  # thin tiles: number the first and the last only
-                ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(s), ha="center", va="center", fontsize=9,
+                ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(s), ha="center", va="center", fontsize=9.5,
                         color="white" if s < steps / 2 else "black")
     r0, r1, c0, c1 = by * BM, min(M, (by + 1) * BM), bx * BN, min(N, (bx + 1) * BN)
     axes[2].add_patch(Rectangle((c0, r0), c1 - c0, r1 - r0, facecolor=ORANGE, edgecolor="white"))
-    axes[2].text((c0 + c1) / 2, (r0 + r1) / 2, f"block\n({by}, {bx})", ha="center", va="center", fontsize=9)
+    axes[2].text((c0 + c1) / 2, (r0 + r1) / 2, f"block\n({by}, {bx})", ha="center", va="center", fontsize=9.5)
     fig.suptitle(f"block ({by}, {bx}): {steps} steps (0 darkest), each loading a {BM}×{BK} tile of A and a "
                  f"{BK}×{BN} tile of B",
                  fontsize=10)

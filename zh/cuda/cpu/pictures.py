@@ -77,7 +77,7 @@ def _warp_colours(ax, shape, e, title):
     rows, cols = np.unravel_index(np.unique(e["index"][e["thread"] == 0]), shape)
     ax.scatter(cols, rows, s=4, c="black", marker="s", rasterized=True)  # thousands of marks: one image
     ax.set_title(title, fontsize=10)
-    ax.tick_params(labelsize=8)
+    ax.tick_params(labelsize=9)
 
 
 def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figure.Figure":  # noqa: F821
@@ -97,8 +97,8 @@ def draw(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotlib.figur
     spec = get_kernel(kernel)
     block = spec.block(**tiles)
     warps = max(1, block[0] * block[1] // WARPSIZE)
-    # 9 inches: about the width of a page's column, so the ticks are read at their size
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4), gridspec_kw={"width_ratios": [seen.shapes[k][1] for k in "ABC"]})
+    # 7.4 inches: about the width of a page's column, so the text is read at its size (9 pt and up)
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 3.0), gridspec_kw={"width_ratios": [seen.shapes[k][1] for k in "ABC"]})
     for ax, name in zip(axes, "ABC"):
         shape = seen.shapes[name]
         _warp_colours(ax, shape, seen.elements(name, name == "C"), f"{name} ({shape[0]}×{shape[1]})")
@@ -118,7 +118,7 @@ def draw_shared(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotli
 
     seen = trace(kernel, M, N, K, **tiles)
     names = [n for n in seen.names if n not in ("A", "B", "C")]
-    fig, axes = plt.subplots(1, len(names), figsize=(9, 3.4),
+    fig, axes = plt.subplots(1, len(names), figsize=(7.4, 3.0),
                              gridspec_kw={"width_ratios": [seen.shapes[n][1] for n in names]})
     for ax, name in zip(axes, names):
         e = seen.elements(name, False)
@@ -131,6 +131,6 @@ def draw_shared(kernel: str, M: int, N: int, K: int, **tiles: int) -> "matplotli
         ax.scatter(cols, rows, s=4, c="black", marker="s", rasterized=True)  # thousands of marks: one image
         times = f"{read.min()}" if read.min() == read.max() else f"{read.min()} to {read.max()}"
         ax.set_title(f"{name}[{shape[0]}][{shape[1]}]: {read.size} read, {times} times each", fontsize=10)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
     fig.suptitle(f"{kernel}: what warp 0 reads from shared memory in the first tile; thread 0 in black", fontsize=10)
     return fig
