@@ -53,11 +53,9 @@ VENDORED = ["vendor/pyodide/pyodide.js", "vendor/viz/dist/viz-global.js"]  # wha
 FENCE = re.compile(
     r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})python[ \t]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
 )
-# a rendered block; reader_hooks.py may have marked it data-search-exclude already
+# a rendered block, whatever attributes other hooks gave its <div> (reader_hooks.py: data-search-exclude)
 CODE_BLOCK = re.compile(
-    r'(?P<open><div (?:data-search-exclude )?class="highlight")><pre><span></span><code>'
-    r"(?P<code>.*?)</code></pre></div>",
-    re.S,
+    r'(?P<open><div\b[^>]*\bclass="highlight"[^>]*)><pre><span></span><code>(?P<code>.*?)</code></pre></div>', re.S
 )
 TAG = re.compile(r"<[^>]+>")
 

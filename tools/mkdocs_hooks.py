@@ -121,13 +121,14 @@ def on_config(config):
 def on_files(files, config):
     _pages.clear()
     pages = [(file, Path(file.abs_src_path)) for file in files.documentation_pages() if file.src_uri.endswith(".md")]
-    records = {path: load_record(path) for _, path in pages}
+    texts = {path: path.read_text(encoding="utf-8") for _, path in pages}
+    records = {path: load_record(path, texts[path]) for _, path in pages}
     for record in records.values():
         if record is not None:
-            _last_seconds.update({record["page"]: record.get("seconds", 0.0)})
+            _last_seconds[record["page"]] = record.get("seconds", 0.0)
     records.update(run_pages([path for path, record in records.items() if record is None and has_code(path)]))
     for file, path in pages:
-        text = path.read_text(encoding="utf-8")
+        text = texts[path]
         record = records.get(path)
         if record is None:
             continue

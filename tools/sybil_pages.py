@@ -231,6 +231,7 @@ class Page(Document):
         super().__init__(text, path)
         self._key = page_key(Path(path), text)  # as the run starts: after an edit meanwhile, the record never matches
         self._started: float | None = None  # when its first step ran (pytest parses every page long before)
+        self._solutions = [(m.start(), m.end()) for m in SOLUTION.finditer(text)]  # exercises' solution blocks
         self.figures: dict[int, str | None] = {}  # figure comment offset -> SVG (None: show nothing)
         self.outputs: dict[int, str] = {}  # visible block offset -> what it printed
         self._done: set[int] = set()
@@ -251,7 +252,7 @@ class Page(Document):
         except BaseException:
             self._failed = True
             raise
-        if any(s.start() < example.start < s.end() for s in SOLUTION.finditer(self.text)):
+        if any(start < example.start < end for start, end in self._solutions):
             failed = [line for line in out.getvalue().splitlines() if line.startswith("✗ ")]
             if failed:  # a worked solution must pass its own self-check
                 self._failed = True
