@@ -35,7 +35,7 @@ from zh.cli import CLIError
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
 from zh.models.gpt import GPT, GPTConfig, attention_maps
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 FILL_LINES = 5  # validation lines BERT fills in
 

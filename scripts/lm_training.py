@@ -34,7 +34,7 @@ import results
 
 from zh import cli
 from zh.cli import CLIError
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 #: How each number of the command line is checked (`zh.cli.RULES`); a script adds its own (``rules``).
 RULES = {

@@ -34,7 +34,7 @@ from lm_training import lr_at  # noqa: E402,F401  (the schedule, tested through 
 
 from zh.data import shakespeare_splits as zh_shakespeare_splits
 from zh.models.gpt import GPT, GPTConfig, attention_maps
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 TRAIN_CHARS, VAL_CHARS = 1_003_854, 111_540  # the 90/10 split of tiny shakespeare's 1,115,394 characters
 

@@ -37,7 +37,7 @@ from zh.models.bigram import Bigram, BigramConfig
 from zh.models.mlp import MLP, MLPConfig
 from zh.models.sampling import sample_words
 from zh.models.sequence import IGNORE, FixedContext, build_sequences
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 from zh.models.gpt import GPT, GPTConfig
 from zh.models.wavenet import WaveNet, WaveNetConfig
 

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zh.models.training import autograd_grads, eval_mode, sgd
+from zh.models.training import autograd_grads, sgd
+from zh.nn import eval_mode
 from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 #: Kaiming's gain for tanh: the factor that undoes tanh's squashing of unit-variance inputs.

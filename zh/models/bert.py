@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from zh.models.gpt import GPT, Block, Embeddings, GPTConfig
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 
 # --8<-- [start:mask_tokens]

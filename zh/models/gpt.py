@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from zh.models.sampling import check_sampling, next_token_probs
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 
 # --8<-- [start:config]

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from zh.data import CharVocab
-from zh.models.training import eval_mode
+from zh.nn import eval_mode
 
 
 def check_sampling(max_new_tokens: int, temperature: float) -> None:

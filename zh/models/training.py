@@ -5,25 +5,13 @@ Page: [makemore / MLP](../makemore/mlp.md) derives it step by step.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Callable
 
 import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-
-@contextlib.contextmanager
-def eval_mode(model) -> Iterator[None]:
-    """Put ``model`` (a ``torch.nn.Module`` or a `zh.nn.layers.Module`) in eval mode for a block,
-    then back in the mode it was in, whatever happens inside."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
+from zh.nn import eval_mode
 
 
 def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -10,13 +10,27 @@ The torch layers are imported on first use, so ``from zh.nn import MLP`` needs t
 alone: that is how the micrograd pages run in a reader's browser (Pyodide has no torch).
 """
 
+import contextlib
+from collections.abc import Iterator
 from importlib import import_module
 
 from zh.nn.micrograd import MLP, Layer, Module, Neuron, svm_loss, train
 
 _LAYERS = ("Linear", "BatchNorm1d", "LayerNorm", "Tanh", "Embedding", "Flatten", "FlattenConsecutive", "Sequential")
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "svm_loss", "train", *_LAYERS]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "svm_loss", "train", "eval_mode", *_LAYERS]
+
+
+@contextlib.contextmanager
+def eval_mode(model) -> Iterator[None]:
+    """Put ``model`` (a ``torch.nn.Module`` or a `zh.nn.layers.Module`) in eval mode for a block,
+    then back in the mode it was in, whatever happens inside."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def __getattr__(name: str):
