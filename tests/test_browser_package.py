@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS_NEURON = ROOT / "docs" / "micrograd" / "neuron.md"
 sys.path.insert(0, str(ROOT / "tools"))
 
 import browser_hooks  # noqa: E402
@@ -147,3 +148,30 @@ def test_a_step_that_needs_torch_is_read_only_and_so_are_its_users(tmp_path):
     ]
     assert steps[0]["code"] == 'import random\nfrom zh.engine import Value\nrandom.seed(0)\na = Value(2.0)\n'
     assert steps[4]["code"] == "f = a * 5\n"  # as the page shows it, without the indentation
+
+
+def test_a_read_only_step_taints_what_it_may_change_not_what_it_only_computes_with(tmp_path):
+    page = tmp_path / "page.md"
+    text = (
+        "```python\ndef f(x):\n    return x * x\n\nx, model = 3.0, [1.0]\n```\n\n"
+        "```python\nimport numpy as np\nys = np.array([f(x + 1), f(2 * x) - 2])\nprint(f'{x}')\n"
+        "model.append(len(ys))\n```\n\n"
+        "```python\nprint(f(x))\n```\n\n"
+        "```python\nprint(model)\n```\n"
+    )
+    page.write_text(text, encoding="utf-8")
+    steps = browser_hooks.page_steps(page, text, browser_hooks.browser_modules())
+    assert [step.get("readonly") for step in steps] == [
+        None, "needs numpy", None,  # f was only called and x only computed with: both are as the page left them
+        "uses model, which comes from code the browser cannot run",  # model.append changed it
+    ]
+
+
+def test_each_page_s_self_checks_need_only_what_their_own_references_import():
+    answers = ROOT / "zh" / "exercises" / "micrograd.py"
+    modules = browser_hooks.browser_modules()
+    assert browser_hooks._missing_modules(browser_hooks.answer_code(answers, "micrograd/neuron"), modules) == []
+    # the PyTorch page's references use numpy, which the other pages' references never import
+    assert "numpy" in browser_hooks._missing_modules(browser_hooks.answer_code(answers, "micrograd/pytorch"), modules)
+    steps = browser_hooks.page_steps(DOCS_NEURON, DOCS_NEURON.read_text(encoding="utf-8"), modules)
+    assert not [step for step in steps if "readonly" in step]  # its solutions and their checks run too

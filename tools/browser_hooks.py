@@ -146,6 +146,47 @@ def _statement_names(tree: ast.AST) -> tuple[set[str], set[str]]:
     return loads - local, stores - local
 
 
+# Where a name is only read: called, or an operand of arithmetic, a comparison or an f-string.
+_READ_ONLY_USES = {(ast.Call, "func"), (ast.BinOp, "left"), (ast.BinOp, "right"), (ast.UnaryOp, "operand"),
+                   (ast.Compare, "left"), (ast.Compare, "comparators"), (ast.FormattedValue, "value")}
+
+
+def _maybe_changed(tree: ast.AST, loads: set[str]) -> set[str]:
+    """The names of ``loads`` that ``tree`` may change: any used other than as `_READ_ONLY_USES` says
+    (passed to a function, aliased, an attribute or item taken: ``train(model)``, ``m = model``, ``xs.append``)."""
+    changed = set()
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.Name) and child.id in loads and (type(parent), field) not in _READ_ONLY_USES:
+                    changed.add(child.id)
+    return changed
+
+
+def answer_code(answers: Path, page: str) -> ast.Module:
+    """The code that computes the page's reference answers: the module's top-level statements, the
+    functions registered with ``exercise(page, ...)``, and the module's functions they use, transitively."""
+    tree = ast.parse(answers.read_text(encoding="utf-8"))
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+    def registers_for_page(call: ast.AST) -> bool:  # exercise("part/page", ...)
+        return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "exercise"
+                and bool(call.args) and isinstance(call.args[0], ast.Constant) and call.args[0].value == page)
+
+    todo = [n for n in defs.values() if any(registers_for_page(d) for d in n.decorator_list)]
+    for statement in tree.body:  # exercise(page, ...)(function), registered after its definition
+        if isinstance(statement, ast.Expr) and registers_for_page(getattr(statement.value, "func", None)):
+            todo += [defs[a.id] for a in statement.value.args if isinstance(a, ast.Name) and a.id in defs]
+    used: list[ast.stmt] = []
+    while todo:
+        node = todo.pop()
+        if node not in used:
+            used.append(node)
+            todo += [defs[n.id] for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defs]
+    top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Expr))]
+    return ast.Module(body=top + used, type_ignores=[])
+
+
 def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
     """The page's steps as the browser runs them (see the module's docstring)."""
     document = sybil.parse(path)
@@ -154,7 +195,8 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
     tainted: set[str] = set()  # names whose value in the browser may differ from the tests'
     # `check(...)` computes its reference answer in the page's zh.exercises module: what that needs
     answers = ROOT / "zh" / "exercises" / f"{path.parent.name}.py"
-    check_needs = _missing_modules(ast.parse(answers.read_text(encoding="utf-8")), modules) if answers.exists() else []
+    check_needs = (_missing_modules(answer_code(answers, f"{path.parent.name}/{path.stem}"), modules)
+                   if answers.exists() else [])
     steps: list[dict] = []
     last_fence = None
     for example in document:
@@ -197,7 +239,7 @@ def page_steps(path: Path, text: str, modules: set[str]) -> list[dict]:
         elif "readonly" not in step and loads & tainted:
             step["readonly"] = f"uses {min(loads & tainted)}, which comes from code the browser cannot run"
         if "readonly" in step:
-            tainted |= loads | stores  # it may have changed what it read (train(model, ...))
+            tainted |= stores | _maybe_changed(tree, loads)  # train(model, ...) may change model
     return steps
 
 

@@ -1,29 +1,107 @@
 """Reference answers to the exercises of the micrograd pages (see ``zh.exercises``).
 
-Each reference gets its answer a different way from the page's solution: from PyTorch's autograd
-in double precision (or from the PyPI ``micrograd`` package, or from algebra), never by running
-the solution's own code again.
+Each reference gets its answer a different way from the page's solution, never by running the
+solution's own code again: derivatives by forward-mode differentiation with dual numbers (the page's
+`Value` works backwards), or from the PyPI ``micrograd`` package, or from algebra. Everything here
+but the PyTorch page's references needs the standard library alone, so the pages' self-checks also
+run in a reader's browser.
 """
+
+import math
 
 from zh.exercises import exercise
 
 
-def _torch():
-    import torch
+class _Dual:
+    """``value + tangent * eps`` with ``eps**2 = 0``: carried through a function, the tangent becomes the
+    derivative along the direction it started as. A dual whose parts are duals gives second derivatives."""
 
-    return torch
+    __slots__ = ("value", "tangent")
+
+    def __init__(self, value, tangent=0.0):
+        self.value, self.tangent = value, tangent
+
+    def __add__(self, other):
+        other = _lift(other)
+        return _Dual(self.value + other.value, self.tangent + other.tangent)
+
+    def __mul__(self, other):  # (a + a' eps)(b + b' eps) = ab + (a b' + a' b) eps
+        other = _lift(other)
+        return _Dual(self.value * other.value, self.value * other.tangent + self.tangent * other.value)
+
+    def __pow__(self, k: float):
+        return _Dual(self.value**k, k * self.value ** (k - 1) * self.tangent)
+
+    def __neg__(self):
+        return self * -1.0
+
+    def __sub__(self, other):
+        return self + -_lift(other)
+
+    def __rsub__(self, other):
+        return _lift(other) + -self
+
+    def __truediv__(self, other):
+        return self * _lift(other) ** -1
+
+    def __rtruediv__(self, other):
+        return _lift(other) * self**-1
+
+    __radd__, __rmul__ = __add__, __mul__
 
 
-def _leaves(*values):
-    """Float64 tensors that need a gradient, one per number."""
-    torch = _torch()
-    return [torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for v in values]
+def _lift(x) -> _Dual:
+    return x if isinstance(x, _Dual) else _Dual(x)
 
 
-def _grads(output, leaves) -> list[float]:
-    """d(output)/d(leaf) for each leaf, by torch's autograd (None, a leaf not used, counts as 0)."""
-    grads = _torch().autograd.grad(output, leaves, allow_unused=True)
-    return [0.0 if g is None else g.item() for g in grads]
+def _real(x) -> float:
+    """The plain number under any nesting of duals."""
+    while isinstance(x, _Dual):
+        x = x.value
+    return x
+
+
+# Each function maps a dual by the chain rule: f(a + a' eps) = f(a) + f'(a) a' eps.
+def _sin(x):
+    return _Dual(_sin(x.value), _cos(x.value) * x.tangent) if isinstance(x, _Dual) else math.sin(x)
+
+
+def _cos(x):
+    return _Dual(_cos(x.value), -_sin(x.value) * x.tangent) if isinstance(x, _Dual) else math.cos(x)
+
+
+def _tanh(x):
+    if not isinstance(x, _Dual):
+        return math.tanh(x)
+    t = _tanh(x.value)
+    return _Dual(t, (1 - t * t) * x.tangent)
+
+
+def _sigmoid(x):
+    if not isinstance(x, _Dual):
+        return 1 / (1 + math.exp(-x))
+    s = _sigmoid(x.value)
+    return _Dual(s, s * (1 - s) * x.tangent)
+
+
+def _relu(x):
+    return x * (1.0 if _real(x) > 0 else 0.0)  # slope 0 at 0, as in torch
+
+
+def _grads(f, *point: float) -> list[float]:
+    """The partial derivatives of ``f`` at ``point``: one pass per input, with that input's tangent 1."""
+    grads = []
+    for i in range(len(point)):
+        out = f(*(_Dual(float(v), float(i == j)) for j, v in enumerate(point)))
+        grads.append(out.tangent if isinstance(out, _Dual) else 0.0)  # an output that ignores its inputs
+    return grads
+
+
+def _slope_and_curvature(f, x: float) -> tuple[float, float]:
+    """f'(x) and f''(x): ``x + eps1 + eps2`` carried through f gives f + f' eps1 + f' eps2 + f'' eps1 eps2."""
+    out = _lift(f(_Dual(_Dual(float(x), 1.0), _Dual(1.0, 0.0))))
+    slope, curvature = _lift(out.tangent), _lift(out.tangent).tangent
+    return _real(slope), _real(curvature)
 
 
 # ---- micrograd/derivative ----
@@ -32,14 +110,12 @@ def _grads(output, leaves) -> list[float]:
 @exercise("micrograd/derivative", "flat_x", hint="solve f'(x) = 6x - 4 = 0",
           example=dict)
 def flat_x() -> float:
-    """Where f(x) = 3x^2 - 4x + 5 has slope 0: Newton's method on f', both derivatives by autograd."""
-    torch = _torch()
-    x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    """Where f(x) = 3x^2 - 4x + 5 has slope 0: Newton's method on f', both derivatives by dual numbers."""
+    x = 0.0
     for _ in range(5):
-        (slope,) = torch.autograd.grad(3 * x**2 - 4 * x + 5, x, create_graph=True)
-        (curvature,) = torch.autograd.grad(slope, x)
-        x = (x - slope / curvature).detach().requires_grad_()
-    return x.item()
+        slope, curvature = _slope_and_curvature(lambda t: 3 * t**2 - 4 * t + 5, x)
+        x -= slope / curvature
+    return x
 
 
 @exercise("micrograd/derivative", "central_error", rtol=1e-4,  # rounding in (x+h)^3 - (x-h)^3 is ~1e-12
@@ -54,18 +130,13 @@ def central_error(h: float) -> float:
           hint="nudge one input at a time by h = 1e-6 and divide the change of the output by h",
           example=lambda: {"a": 2.0, "b": -3.0, "c": 10.0})
 def partials(a: float, b: float, c: float) -> list[float]:
-    """The partial derivatives of a*b*c + a at (a, b, c), by autograd."""
-    ta, tb, tc = _leaves(a, b, c)
-    return _grads(ta * tb * tc + ta, [ta, tb, tc])
+    """The partial derivatives of a*b*c + a at (a, b, c), by dual numbers."""
+    return _grads(lambda a, b, c: a * b * c + a, a, b, c)
 
 
 def _second_derivative(f, x: float, h: float) -> float:
-    """f''(x) by differentiating twice with autograd (``h`` is the step a finite difference would use)."""
-    torch = _torch()
-    (tx,) = _leaves(x)
-    (slope,) = torch.autograd.grad(f(tx), tx, create_graph=True)
-    (curvature,) = torch.autograd.grad(slope, tx)
-    return curvature.item()
+    """f''(x) by dual numbers (``h`` is the step a finite difference would use)."""
+    return _slope_and_curvature(f, x)[1]
 
 
 exercise("micrograd/derivative", "second", rtol=1e-4,  # a finite difference with h = 1e-4 rounds at ~1e-7
@@ -81,9 +152,8 @@ exercise("micrograd/derivative", "second", rtol=1e-4,  # a finite difference wit
           hint="M = u * v with u = a + b, v = a - c: dM/da gets a part through u and one through v",
           example=lambda: {"a": 2.0, "b": -3.0, "c": 10.0})
 def value_grads(a: float, b: float, c: float) -> list[float]:
-    """dM/da, dM/db, dM/dc of M = (a + b) * (a - c), by autograd."""
-    ta, tb, tc = _leaves(a, b, c)
-    return _grads((ta + tb) * (ta - tc), [ta, tb, tc])
+    """dM/da, dM/db, dM/dc of M = (a + b) * (a - c), by dual numbers."""
+    return _grads(lambda a, b, c: (a + b) * (a - c), a, b, c)
 
 
 @exercise("micrograd/value", "nudged_L", rtol=1e-9, hint="L changes by (the nudge) times dL/da; here L is linear in a",
@@ -96,18 +166,15 @@ def nudged_L(step: float) -> float:
 @exercise("micrograd/value", "sin_grad", hint="the local derivative of sin is cos; y = x * sin(x) uses x twice",
           example=lambda: {"x": 0.5})
 def sin_grad(x: float) -> float:
-    """dy/dx of y = x * sin(x), by autograd."""
-    torch = _torch()
-    (tx,) = _leaves(x)
-    return _grads(tx * torch.sin(tx), [tx])[0]
+    """dy/dx of y = x * sin(x), by dual numbers."""
+    return _grads(lambda x: x * _sin(x), x)[0]
 
 
 @exercise("micrograd/value", "div_grads", hint="d(a/b)/da = 1/b and d(a/b)/db = -a/b**2; q = (a/b)*a + b uses a twice",
           example=lambda: {"a": 3.0, "b": -2.0})
 def div_grads(a: float, b: float) -> list[float]:
-    """dq/da, dq/db of q = (a / b) * a + b, by autograd."""
-    ta, tb = _leaves(a, b)
-    return _grads(ta / tb * ta + tb, [ta, tb])
+    """dq/da, dq/db of q = (a / b) * a + b, by dual numbers."""
+    return _grads(lambda a, b: a / b * a + b, a, b)
 
 
 # ---- micrograd/backprop ----
@@ -116,29 +183,22 @@ def div_grads(a: float, b: float) -> list[float]:
 @exercise("micrograd/backprop", "grad_a", hint="L = a*a + a uses a three times: 2a from the product, 1 from the sum",
           example=lambda: {"a": 3.0})
 def backprop_grad_a(a: float) -> float:
-    """dL/da of L = a*a + a, by autograd."""
-    (ta,) = _leaves(a)
-    return _grads(ta * ta + ta, [ta])[0]
+    """dL/da of L = a*a + a, by dual numbers."""
+    return _grads(lambda a: a * a + a, a)[0]
 
 
 @exercise("micrograd/backprop", "after_three", hint="each backward() adds dL/da = 8 to the leaf a once more",
           example=dict)
 def after_three() -> float:
-    """a.grad after three backward() calls on L = 2a + 3(2a) without zeroing, by torch (which accumulates too)."""
-    (ta,) = _leaves(3.0)
-    b = ta * 2
-    loss = b + b * 3
-    for _ in range(3):
-        loss.backward(retain_graph=True)
-    return ta.grad.item()
+    """a.grad after three backward() calls on L = 2a + 3(2a) at a = 3 without zeroing: each adds dL/da once."""
+    return 3 * _grads(lambda a: 2 * a + 3 * (2 * a), 3.0)[0]
 
 
 @exercise("micrograd/backprop", "diamond", hint="a and c are each used twice: add the contribution of each use",
           example=lambda: {"a": 2.0, "b": -1.0, "c": 3.0})
 def diamond(a: float, b: float, c: float) -> list[float]:
-    """dL/da, dL/db, dL/dc of L = (a*b + b*c) * (a + c), by autograd."""
-    ta, tb, tc = _leaves(a, b, c)
-    return _grads((ta * tb + tb * tc) * (ta + tc), [ta, tb, tc])
+    """dL/da, dL/db, dL/dc of L = (a*b + b*c) * (a + c), by dual numbers."""
+    return _grads(lambda a, b, c: (a * b + b * c) * (a + c), a, b, c)
 
 
 @exercise("micrograd/backprop", "micrograd_twice",
@@ -159,96 +219,85 @@ def micrograd_twice() -> float:
 # ---- micrograd/neuron ----
 
 
-def _neuron(x1, x2, w1, w2, b, activation):
-    leaves = _leaves(x1, x2, w1, w2, b)
-    tx1, tx2, tw1, tw2, tb = leaves
-    return activation(tx1 * tw1 + tx2 * tw2 + tb), leaves
+def _neuron(activation):
+    """o = activation(x1 w1 + x2 w2 + b) as a function of all five numbers."""
+    return lambda x1, x2, w1, w2, b: activation(x1 * w1 + x2 * w2 + b)
 
 
 @exercise("micrograd/neuron", "w2_grad", hint="do/dw2 = (1 - o**2) * x2, and o itself changed with x2",
           example=lambda: {"x1": 2.0, "x2": 1.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
 def neuron_w2_grad(x1: float, x2: float, w1: float, w2: float, b: float) -> float:
-    """do/dw2 of o = tanh(x1 w1 + x2 w2 + b), by autograd."""
-    o, leaves = _neuron(x1, x2, w1, w2, b, _torch().tanh)
-    return _grads(o, leaves)[3]
+    """do/dw2 of o = tanh(x1 w1 + x2 w2 + b), by dual numbers."""
+    return _grads(_neuron(_tanh), x1, x2, w1, w2, b)[3]
 
 
 @exercise("micrograd/neuron", "sigmoid_grads", hint="the sigmoid's local derivative is s * (1 - s), not 1 - s**2",
           example=lambda: {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
 def neuron_sigmoid_grads(x1: float, x2: float, w1: float, w2: float, b: float) -> list[float]:
-    """do/dw1, do/dw2, do/db of o = sigmoid(x1 w1 + x2 w2 + b), by autograd."""
-    o, leaves = _neuron(x1, x2, w1, w2, b, _torch().sigmoid)
-    return [g for g, name in zip(_grads(o, leaves), "xxwwb") if name != "x"]
+    """do/dw1, do/dw2, do/db of o = sigmoid(x1 w1 + x2 w2 + b), by dual numbers."""
+    return _grads(_neuron(_sigmoid), x1, x2, w1, w2, b)[2:]
 
 
 @exercise("micrograd/neuron", "chain_w1", hint="two tanh steps: multiply (1 - p**2) * v * (1 - o**2) * x1",
           example=lambda: {"v": 2.0, "c": -1.0})
 def neuron_chain_w1(v: float, c: float) -> float:
-    """dp/dw1 of p = tanh(v * o + c), o the page's neuron tanh(2 * -3 + 0 * 1 + 6.88137...), by autograd."""
-    torch = _torch()
-    o, leaves = _neuron(2.0, 0.0, -3.0, 1.0, 6.8813735870195432, torch.tanh)
-    return _grads(torch.tanh(v * o + c), leaves)[2]
+    """dp/dw1 of p = tanh(v * o + c), o the page's neuron tanh(2 * -3 + 0 * 1 + 6.88137...), by dual numbers."""
+    o = _neuron(_tanh)
+    return _grads(lambda w1: _tanh(v * o(2.0, 0.0, w1, 1.0, 6.8813735870195432) + c), -3.0)[0]
 
 
 @exercise("micrograd/neuron", "final_loss",
           hint="each step: zero the grads, compute (o - target)**2, backward, w -= lr * grad",
           example=lambda: {"target": 0.9, "lr": 0.5, "steps": 3})
 def neuron_final_loss(target: float, lr: float, steps: int) -> float:
-    """(o - target)^2 after ``steps`` gradient steps on w1, w2, b of the page's neuron (x1 = 2, x2 = 0), in torch."""
-    torch = _torch()
-    w1, w2, b = _leaves(-3.0, 1.0, 6.8813735870195432)
+    """(o - target)^2 after ``steps`` gradient steps on w1, w2, b of the page's neuron (x1 = 2, x2 = 0)."""
+    def loss(w1, w2, b):
+        return (_tanh(2.0 * w1 + 0.0 * w2 + b) - target) ** 2
+
+    weights = [-3.0, 1.0, 6.8813735870195432]
     for _ in range(steps):
-        loss = (torch.tanh(2.0 * w1 + 0.0 * w2 + b) - target) ** 2
-        grads = torch.autograd.grad(loss, [w1, w2, b])
-        with torch.no_grad():
-            for p, g in zip((w1, w2, b), grads):
-                p -= lr * g
-    return ((torch.tanh(2.0 * w1 + 0.0 * w2 + b) - target) ** 2).item()
+        weights = [w - lr * g for w, g in zip(weights, _grads(loss, *weights))]
+    return loss(*weights)
 
 
 # ---- micrograd/worked_example ----
 
 
 def _squared_difference(x1, w1, x2, w2):
-    leaves = _leaves(x1, w1, x2, w2)
-    tx1, tw1, tx2, tw2 = leaves
-    return (tx1 * tw1 - tx2 * tw2) ** 2, leaves
+    return (x1 * w1 - x2 * w2) ** 2
 
 
 @exercise("micrograd/worked_example", "grads",
           hint="d = x1*w1 - x2*w2; every gradient is 2d times the other factor, with a sign",
           example=lambda: {"x1": 2.0, "w1": 1.0, "x2": -1.0, "w2": 3.0})
 def worked_grads(x1: float, w1: float, x2: float, w2: float) -> list[float]:
-    """The gradients of (x1 w1 - x2 w2)^2 with respect to x1, w1, x2, w2, by autograd."""
-    loss, leaves = _squared_difference(x1, w1, x2, w2)
-    return _grads(loss, leaves)
+    """The gradients of (x1 w1 - x2 w2)^2 with respect to x1, w1, x2, w2, by dual numbers."""
+    return _grads(_squared_difference, x1, w1, x2, w2)
+
+
+def _loss_after_step(lr, x1=1.0, w1=-4.0, x2=3.75, w2=2.0):
+    """The page's loss after one step of size ``lr`` on w1 and w2 along their negative gradient."""
+    _, g1, _, g2 = _grads(_squared_difference, x1, w1, x2, w2)
+    return _squared_difference(x1, w1 - lr * g1, x2, w2 - lr * g2)
 
 
 @exercise("micrograd/worked_example", "after_step",
           hint="move w1 and w2 (only) by -lr times their gradients, then recompute the loss",
           example=lambda: {"lr": 0.01})
 def worked_after_step(lr: float) -> float:
-    """The loss after one gradient step of size lr on w1 and w2 from the page's point, in torch."""
-    torch = _torch()
-    loss, (tx1, tw1, tx2, tw2) = _squared_difference(1.0, -4.0, 3.75, 2.0)
-    g1, g2 = torch.autograd.grad(loss, [tw1, tw2])
-    return ((tx1 * (tw1 - lr * g1) - tx2 * (tw2 - lr * g2)) ** 2).item()
+    """The loss after one gradient step of size lr on w1 and w2 from the page's point."""
+    return _loss_after_step(lr)
 
 
 @exercise("micrograd/worked_example", "best_lr", rtol=1e-6,
           hint="after a step of size lr the loss is (d - lr*k)**2 for a number k: it is zero at lr = d / k",
           example=dict)
 def worked_best_lr() -> float:
-    """The step size that brings the loss to its minimum along -grad(w1, w2): bisection on d(loss)/d(lr) by autograd."""
-    torch = _torch()
+    """The step size that brings the loss to its minimum along -grad(w1, w2): bisection on d(loss)/d(lr)."""
     low, high = 0.0, 1.0
     for _ in range(60):
-        (lr,) = _leaves((low + high) / 2)
-        loss, (tx1, tw1, tx2, tw2) = _squared_difference(1.0, -4.0, 3.75, 2.0)
-        g1, g2 = torch.autograd.grad(loss, [tw1, tw2])
-        after = (tx1 * (tw1 - lr * g1.detach()) - tx2 * (tw2 - lr * g2.detach())) ** 2
-        (slope,) = torch.autograd.grad(after, lr)
-        low, high = (lr.item(), high) if slope.item() < 0 else (low, lr.item())
+        lr = (low + high) / 2
+        low, high = (lr, high) if _grads(_loss_after_step, lr)[0] < 0 else (low, lr)
     return (low + high) / 2
 
 
@@ -257,9 +306,8 @@ def worked_best_lr() -> float:
           hint="(f(v + h) - f(v - h)) / (2h) for each input in turn, the others at the point",
           example=lambda: {"point": [1.0, -4.0, 3.75, 2.0]})
 def worked_central(point: list[float]) -> list[float]:
-    """The gradient of (x1 w1 - x2 w2)^2 at ``point``, by autograd."""
-    loss, leaves = _squared_difference(*point)
-    return _grads(loss, leaves)
+    """The gradient of (x1 w1 - x2 w2)^2 at ``point``, by dual numbers."""
+    return _grads(_squared_difference, *point)
 
 
 # ---- micrograd/mlp ----
@@ -288,23 +336,21 @@ def xor_predictions(X: list[list[float]]) -> list[int]:
                            "X": [[1.0, 0.5], [-0.5, 1.0], [0.3, -1.2]], "y": [1, -1, 1], "lr": 0.5})
 def mlp_step_by_hand(before: list[float], sizes: list[int], X: list[list[float]], y: list[int],
                      lr: float) -> list[float]:
-    """The parameters after one gradient step on svm_loss, by torch (per layer: (W | b) rows, as zh lists them)."""
-    torch = _torch()
-    flat = torch.tensor(before, dtype=torch.float64)
-    layers, at = [], 0
-    for n, m in zip(sizes, sizes[1:]):  # neuron by neuron: n weights, then the bias
-        rows = flat[at:at + m * (n + 1)].reshape(m, n + 1).clone().requires_grad_()
-        layers.append(rows)
-        at += m * (n + 1)
-    h = torch.tensor(X, dtype=torch.float64)
-    for i, rows in enumerate(layers):
-        h = h @ rows[:, :-1].T + rows[:, -1]
-        if i < len(layers) - 1:
-            h = torch.relu(h)
-    hinge = torch.relu(1 - torch.tensor(y, dtype=torch.float64) * h[:, 0]).mean()
-    loss = hinge + 1e-4 * sum((rows**2).sum() for rows in layers)
-    grads = torch.autograd.grad(loss, layers)
-    return torch.cat([(rows - lr * g).flatten() for rows, g in zip(layers, grads)]).tolist()
+    """The parameters after one gradient step on svm_loss, by dual numbers (per neuron: its weights, then its bias)."""
+    def loss(*flat):
+        h, at = list(zip(*X)), 0  # h[i]: input i of every example
+        for layer, (n, m) in enumerate(zip(sizes, sizes[1:])):
+            out = []
+            for _ in range(m):
+                w, b = flat[at:at + n], flat[at + n]
+                at += n + 1
+                z = [sum((wi * xi for wi, xi in zip(w, x)), b) for x in zip(*h)]  # one per example
+                out.append(z if layer == len(sizes) - 2 else [_relu(v) for v in z])
+            h = out
+        hinge = sum(_relu(1 - yi * score) for yi, score in zip(y, h[0])) / len(y)
+        return hinge + 1e-4 * sum(p * p for p in flat)
+
+    return [p - lr * g for p, g in zip(before, _grads(loss, *before))]
 
 
 # ---- micrograd/pytorch ----
