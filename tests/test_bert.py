@@ -42,6 +42,12 @@ def test_bert_reads_both_sides_gpt_only_the_left():
             assert (gpt_diff[j:] > 1e-6).all(), f"GPT: changing position {j} left a later position unchanged"
 
 
+def test_bert_config_counts_the_mask_and_names_itself_in_errors():
+    assert BertConfig().vocab_size == GPTConfig().vocab_size + 1  # tiny shakespeare's 65 characters and [MASK]
+    with pytest.raises(ValueError, match=r"^BertConfig.n_layer must be a whole number >= 1, got 0$"):
+        BertConfig(n_layer=0)
+
+
 def test_masking_rule_proportions():
     g = torch.Generator().manual_seed(0)
     idx = torch.randint(0, 65, (4000, 100), generator=g)
