@@ -33,7 +33,7 @@ from train_gpt import ATTENTION_TEXT  # noqa: E402
 from zh import cli
 from zh.cli import CLIError
 from zh.data import shakespeare_splits
-from zh.models.bert import BERT, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
+from zh.models.bert import BERT, BertConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
 from zh.models.gpt import GPT, GPTConfig, attention_maps
 from zh.nn import eval_mode
 
@@ -48,7 +48,7 @@ def load(kind, path: Path, option: str):
     """
     state = lm.load_checkpoint(path)
     try:
-        model = kind(GPTConfig(**state["config"]))
+        model = kind((BertConfig if kind is BERT else GPTConfig)(**state["config"]))
         model.load_state_dict(state["model"])
     except (TypeError, ValueError, RuntimeError):  # weights of the other kind of model, or of none
         raise CLIError(f"{option} {path} does not hold a {kind.__name__} (is it the other script's "

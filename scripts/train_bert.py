@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lm_training as lm  # noqa: E402
 
 from zh.data import shakespeare_splits
-from zh.models.bert import BERT, GPTConfig, mask_tokens, masked_char_scores
+from zh.models.bert import BERT, BertConfig, mask_tokens, masked_char_scores
 
 # the GPT's best CPU shape (scripts/train_gpt.py --preset best), on windows of 32 characters: in 750-step
 # trials (2 processes, 4,096 characters a step) windows of 128 / 64 / 32 reached val loss 2.62 / 2.08 / 1.62.
@@ -66,7 +66,7 @@ def main(argv=None) -> dict | None:
     chars, train, val = shakespeare_splits()
     train, val = train.to(args.device), val.to(args.device)
     mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
-    config = lm.build_config(GPTConfig, {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}},
+    config = lm.build_config(BertConfig, {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}},
                              {"train": train, "val": val}, args.block_size)
     model, optimizer, generators, step, history, seconds = lm.start_run(BERT, config, args)
     procs.wrap(model)

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zh.models.backprop import (backward, batchnorm_backward, cross_entropy_backward, forward, init_params,
-                                layernorm_backward)
+from zh.models.backprop import backward, batchnorm_backward, cross_entropy_backward, forward, init_params
 
 
 def _batchnorm(x, gamma, beta, eps, unbiased):
@@ -117,54 +116,3 @@ def test_full_manual_backward_matches_autograd():
         assert (grads[k] - p.grad).abs().max() <= 1e-12, k
     with pytest.raises(ValueError, match="at least 2 examples"):
         forward(params, X[:1], Y[:1])
-
-
-def _layernorm_check(x, eps, seed):
-    """layernorm_backward and autograd through F.layer_norm, for the same random gamma, beta and dy."""
-    g = torch.Generator().manual_seed(seed)
-    n = x.shape[-1]
-    gamma = torch.randn(n, generator=g, dtype=torch.float64) + 1
-    beta = torch.randn(n, generator=g, dtype=torch.float64)
-    x = x.detach().requires_grad_()
-    y = F.layer_norm(x, (n,), gamma, beta, eps)
-    dy = torch.randn(y.shape, generator=g, dtype=torch.float64)
-    (y * dy).sum().backward()
-    var = x.detach().var(-1, keepdim=True, correction=0)
-    xhat = (x.detach() - x.detach().mean(-1, keepdim=True)) / torch.sqrt(var + eps)
-    return layernorm_backward(dy, xhat, gamma, var, eps), x.grad
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    lead=st.lists(st.integers(1, 6), min_size=0, max_size=3),
-    n=st.integers(1, 300),
-    scale=st.sampled_from([1e-3, 1.0, 1e3]),
-    eps=st.sampled_from([1e-5, 1e-6]),
-    seed=st.integers(0, 2**31),
-)
-def test_layernorm_backward_matches_autograd(lead, n, scale, eps, seed):
-    g = torch.Generator().manual_seed(seed)
-    shape = (*lead, n)
-    offset = torch.randn(shape[:-1] + (1,), generator=g, dtype=torch.float64)  # a different mean per row
-    x = torch.randn(shape, generator=g, dtype=torch.float64) * scale + offset
-    dx, ref = _layernorm_check(x, eps, seed)
-    # relative to the gradient's size: at scale 1e-3 the factor 1/sqrt(var+eps) is ~1e3
-    assert (dx - ref).abs().max() <= 1e-10 * max(1.0, ref.abs().max().item())
-
-
-def test_layernorm_backward_var_without_keepdim_and_constant_row():
-    x = torch.randn(4, 3, 8, dtype=torch.float64)
-    x[1, 2] = -2.5  # a constant row: xhat = 0, gradient gamma * dy centred, times 1/sqrt(eps)
-    dx, ref = _layernorm_check(x, 1e-5, 0)
-    assert torch.isfinite(dx).all()
-    assert (dx - ref).abs().max() <= 1e-10 * ref.abs().max()
-    dy, xhat, gamma = torch.randn(4, 3, 8), torch.randn(4, 3, 8), torch.rand(8)
-    var = torch.rand(4, 3, 1)
-    assert torch.equal(layernorm_backward(dy, xhat, gamma, var), layernorm_backward(dy, xhat, gamma, var[..., 0]))
-
-
-def test_layernorm_backward_errors():
-    with pytest.raises(ValueError, match=r"one variance per row: shape \(4, 1\) or \(4,\).*got \(8,\)"):
-        layernorm_backward(torch.ones(4, 8), torch.zeros(4, 8), torch.ones(8), torch.ones(8))
-    with pytest.raises(ValueError, match=r"same shape.*\(4, 3\) and \(4, 2\)"):
-        layernorm_backward(torch.ones(4, 3), torch.zeros(4, 2), torch.ones(3), torch.ones(4, 1))

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from zh.cli import CLIError
 from zh.data import shakespeare_splits
-from zh.models.bert import BERT, GPTConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
-from zh.models.gpt import GPT
+from zh.models.bert import BERT, BertConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
+from zh.models.gpt import GPT, GPTConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import lm_training  # noqa: E402
@@ -24,7 +24,7 @@ MASK = 10  # ids 0..9 are characters
 
 def tiny_bert(seed=0):
     torch.manual_seed(seed)
-    return BERT(GPTConfig(**TINY)).eval()
+    return BERT(BertConfig(**TINY)).eval()
 
 
 def test_bert_reads_both_sides_gpt_only_the_left():
@@ -40,6 +40,12 @@ def test_bert_reads_both_sides_gpt_only_the_left():
             assert (bert_diff > 1e-6).all(), f"BERT: changing position {j} left some position unchanged"
             assert (gpt_diff[:j] == 0).all(), f"GPT: changing position {j} changed an earlier position"
             assert (gpt_diff[j:] > 1e-6).all(), f"GPT: changing position {j} left a later position unchanged"
+
+
+def test_bert_config_counts_the_mask_and_names_itself_in_errors():
+    assert BertConfig().vocab_size == GPTConfig().vocab_size + 1  # tiny shakespeare's 65 characters and [MASK]
+    with pytest.raises(ValueError, match=r"^BertConfig.n_layer must be a whole number >= 1, got 0$"):
+        BertConfig(n_layer=0)
 
 
 def test_masking_rule_proportions():
@@ -117,13 +123,13 @@ def test_checkpoint_round_trip(tmp_path):
     gens = {"batch": torch.Generator().manual_seed(3)}
     lm_training.save_checkpoint(tmp_path / "c.pt", model, optimizer, 7, [{"step": 7}], gens, args)
     state = lm_training.load_checkpoint(tmp_path / "c.pt", model.config)
-    again = BERT(GPTConfig(**state["config"])).eval()
+    again = BERT(BertConfig(**state["config"])).eval()
     again.load_state_dict(state["model"])
     idx = torch.randint(0, 11, (2, 8))
     assert torch.equal(model(idx)[0], again(idx)[0])
     assert state["step"] == 7 and torch.equal(state["generators"]["batch"], gens["batch"].get_state())
     with pytest.raises(CLIError, match="n_embd: checkpoint 16, now 32"):
-        lm_training.load_checkpoint(tmp_path / "c.pt", GPTConfig(**{**TINY, "n_embd": 32}))
+        lm_training.load_checkpoint(tmp_path / "c.pt", BertConfig(**{**TINY, "n_embd": 32}))
 
 
 def test_script_quick_and_resume(tmp_path, monkeypatch):
@@ -143,8 +149,8 @@ def test_script_quick_and_resume(tmp_path, monkeypatch):
 
 def _tiny_checkpoints(tmp_path, gpt_block=64, bert_block=32):
     torch.manual_seed(0)
-    for name, kind, vocab, block in (("gpt", GPT, 65, gpt_block), ("bert", BERT, 66, bert_block)):
-        config = GPTConfig(vocab_size=vocab, block_size=block, n_layer=1, n_head=2, n_embd=16)
+    for name, kind, config_class, block in (("gpt", GPT, GPTConfig, gpt_block), ("bert", BERT, BertConfig, bert_block)):
+        config = config_class(block_size=block, n_layer=1, n_head=2, n_embd=16)  # vocab_size: 65 and 65 + [MASK]
         torch.save({"config": asdict(config), "model": kind(config).state_dict()}, tmp_path / f"{name}.pt")
     return ["--gpt", str(tmp_path / "gpt.pt"), "--bert", str(tmp_path / "bert.pt"), "--threads", "1",
             "--out-dir", str(tmp_path)]

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from zh.diagrams import averaging_figure, cuda_hierarchy, masks_and_objectives, tile_loads, transformer_graph  # noqa: E402
+from zh.models.bert import BERT, BertConfig  # noqa: E402
 from zh.models.gpt import GPT, Block, GPTConfig  # noqa: E402
 from zh.tokenizer import draw_merge_trace  # noqa: E402
 
@@ -32,6 +33,9 @@ def test_transformer_graph_labels_edges_with_the_shapes_the_model_produces():
     assert "3 × (2, 4, 3, 4)" in block_source and "out (2, 3, 16)" in block_source
     with pytest.raises(TypeError, match="draws a GPT or a Block"):
         transformer_graph(torch.nn.Linear(2, 2), torch.zeros(1, 2))
+    with pytest.raises(TypeError, match="draws a GPT or a Block, got BERT"):  # blocks, but no lm_head
+        bert = BERT(BertConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16))
+        transformer_graph(bert, torch.zeros(1, 4, dtype=torch.long))
 
 
 def test_averaging_figure_writes_the_product():

@@ -131,8 +131,16 @@ def test_attention_maps_are_causal_distributions():
     assert maps.shape == (2, 2, 2, 6, 6)
     torch.testing.assert_close(maps.sum(-1), torch.ones(2, 2, 2, 6))
     assert torch.all(maps.triu(diagonal=1) == 0)
-    assert all(not m.record and m.probs is None for m in model.modules() if isinstance(m, SelfAttention))
+    layers = [m for m in model.modules() if isinstance(m, SelfAttention)]
+    assert all(m.fast and not m.attn_dropout._forward_hooks for m in layers)  # hooks removed, fused path back
     assert model.training  # put back as it was
+    set_fast_attention(model, False)
+    with torch.no_grad():  # the recorded maps are the weights the written-out path computes
+        block = model.blocks[0]
+        x = block.ln_1(model.embed(idx))
+        q, k, _ = block.attn.qkv(x).view(2, 6, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        torch.testing.assert_close(maps[0], attention_weights(q, k, causal_mask(6, 6)))
+    assert not layers[0].fast and attention_maps(model, idx).shape == maps.shape and not layers[0].fast
 
 
 def test_loss_decreases_when_training():

@@ -5,11 +5,13 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.testing import assert_close
 
 from zh.nn import BatchNorm1d, Embedding, Flatten, FlattenConsecutive, LayerNorm, Linear, Sequential, Tanh
+from zh.nn.layers import layernorm_backward
 
 
 def _leaf(*shape, seed=0):
@@ -66,12 +68,12 @@ def test_batchnorm_matches_torch_in_training_and_eval(shape):
     """Default (unbiased=False): torch's BatchNorm1d exactly, including running_var (unbiased)."""
     ref = _torch_bn(6, momentum=0.2)
     ours = BatchNorm1d(6, momentum=0.2)
-    ours.gamma, ours.beta = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
+    ours.weight, ours.bias = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
     # torch wants (N, C, L); ours takes the channels last
     to_torch = (lambda t: t) if len(shape) == 2 else (lambda t: t.transpose(1, 2))
     for step in range(3):
         x = _leaf(*shape, seed=step) * 3 + 1
-        out, grads = _grad_of(lambda: ours(x), x, ours.gamma, ours.beta)
+        out, grads = _grad_of(lambda: ours(x), x, ours.weight, ours.bias)
         ref_out, ref_grads = _grad_of(lambda: to_torch(ref(to_torch(x))), x, ref.weight, ref.bias)
         assert_close(out, ref_out)
         for g, rg in zip(grads, ref_grads):
@@ -322,16 +324,16 @@ def test_layernorm_matches_torch(shape, eps):
         ref.weight.copy_(torch.randn(6))
         ref.bias.copy_(torch.randn(6))
     ours = LayerNorm(6, eps=eps)
-    ours.gamma, ours.beta = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
+    ours.weight, ours.bias = ref.weight.detach().clone().requires_grad_(), ref.bias.detach().clone().requires_grad_()
     x = _leaf(*shape) * 3 + 1
-    out, grads = _grad_of(lambda: ours(x), x, ours.gamma, ours.beta)
+    out, grads = _grad_of(lambda: ours(x), x, ours.weight, ours.bias)
     ref_out, ref_grads = _grad_of(lambda: ref(x), x, ref.weight, ref.bias)
     assert_close(out, ref_out)
     for g, rg in zip(grads, ref_grads):
         assert_close(g, rg)
     ours.eval()  # no running statistics: eval mode changes nothing
     assert_close(ours(x).detach(), out)
-    assert ours.parameters() == [ours.gamma, ours.beta] and repr(ours) == f"LayerNorm(6, eps={eps})"
+    assert ours.parameters() == [ours.weight, ours.bias] and repr(ours) == f"LayerNorm(6, eps={eps})"
 
 
 def test_layernorm_rows_are_independent_and_errors():
@@ -369,3 +371,54 @@ def test_flatten_layers_on_any_shape_empty_ones_included(shape, n, data):
     out = FlattenConsecutive(n)(y)
     expected = torch.cat([y[:, i::n] for i in range(n)], dim=2)
     assert_close(out, expected.squeeze(1) if T == n else expected)
+
+
+def _layernorm_check(x, eps, seed):
+    """layernorm_backward and autograd through F.layer_norm, for the same random gamma, beta and dy."""
+    g = torch.Generator().manual_seed(seed)
+    n = x.shape[-1]
+    gamma = torch.randn(n, generator=g, dtype=torch.float64) + 1
+    beta = torch.randn(n, generator=g, dtype=torch.float64)
+    x = x.detach().requires_grad_()
+    y = F.layer_norm(x, (n,), gamma, beta, eps)
+    dy = torch.randn(y.shape, generator=g, dtype=torch.float64)
+    (y * dy).sum().backward()
+    var = x.detach().var(-1, keepdim=True, correction=0)
+    xhat = (x.detach() - x.detach().mean(-1, keepdim=True)) / torch.sqrt(var + eps)
+    return layernorm_backward(dy, xhat, gamma, var, eps), x.grad
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 6), min_size=0, max_size=3),
+    n=st.integers(1, 300),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+    eps=st.sampled_from([1e-5, 1e-6]),
+    seed=st.integers(0, 2**31),
+)
+def test_layernorm_backward_matches_autograd(lead, n, scale, eps, seed):
+    g = torch.Generator().manual_seed(seed)
+    shape = (*lead, n)
+    offset = torch.randn(shape[:-1] + (1,), generator=g, dtype=torch.float64)  # a different mean per row
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * scale + offset
+    dx, ref = _layernorm_check(x, eps, seed)
+    # relative to the gradient's size: at scale 1e-3 the factor 1/sqrt(var+eps) is ~1e3
+    assert (dx - ref).abs().max() <= 1e-10 * max(1.0, ref.abs().max().item())
+
+
+def test_layernorm_backward_var_without_keepdim_and_constant_row():
+    x = torch.randn(4, 3, 8, dtype=torch.float64)
+    x[1, 2] = -2.5  # a constant row: xhat = 0, gradient gamma * dy centred, times 1/sqrt(eps)
+    dx, ref = _layernorm_check(x, 1e-5, 0)
+    assert torch.isfinite(dx).all()
+    assert (dx - ref).abs().max() <= 1e-10 * ref.abs().max()
+    dy, xhat, gamma = torch.randn(4, 3, 8), torch.randn(4, 3, 8), torch.rand(8)
+    var = torch.rand(4, 3, 1)
+    assert torch.equal(layernorm_backward(dy, xhat, gamma, var), layernorm_backward(dy, xhat, gamma, var[..., 0]))
+
+
+def test_layernorm_backward_errors():
+    with pytest.raises(ValueError, match=r"one variance per row: shape \(4, 1\) or \(4,\).*got \(8,\)"):
+        layernorm_backward(torch.ones(4, 8), torch.zeros(4, 8), torch.ones(8), torch.ones(8))
+    with pytest.raises(ValueError, match=r"same shape.*\(4, 3\) and \(4, 2\)"):
+        layernorm_backward(torch.ones(4, 3), torch.zeros(4, 2), torch.ones(3), torch.ones(4, 1))

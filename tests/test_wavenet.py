@@ -128,7 +128,7 @@ def test_calibrate_batchnorm_normalises_the_whole_split(name):
         for layer in layers.layers:
             x = layer(x)
             if isinstance(layer, BatchNorm1d):  # in eval mode each normalised channel is now exactly standard
-                xhat = (x - layer.beta) / layer.gamma
+                xhat = (x - layer.bias) / layer.weight
                 dims = (0,) if isinstance(layer, PositionwiseBatchNorm1d) else tuple(range(x.ndim - 1))
                 assert xhat.mean(dims).abs().max() < 1e-4
                 assert (xhat.var(dims) - 1).abs().max() < 1e-3  # eps = 1e-5 leaves a trace below this

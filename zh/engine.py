@@ -90,33 +90,13 @@ class Value:
         return Value(out, (self, other), "*", (other.data, self.data))
 
     def __pow__(self, k):
-        if isinstance(k, Value) or not isinstance(k, Real):
-            raise TypeError(
-                f"Value ** {type(k).__name__}: the exponent must be a plain int or float "
-                f"(for a Value exponent y, write (y * x.log()).exp())"
-            )
         x = self.data
-        if not math.isfinite(k):
-            raise ValueError(f"Value ** {k}: the exponent must be a finite number")
-        if x < 0 and k != int(k):
-            raise ValueError(f"{x} ** {k}: a negative number to a fractional power is not a real number")
-        if x == 0 and k < 0:
-            raise ZeroDivisionError(f"{x} ** {k}: zero to a negative power (division by zero)")
+        _check_power(x, k)
         if k == 0:  # x**0 = 1 for every x, NaN included; like torch, pass no gradient back, not even NaN
             return Value(1.0, (self,), f"**{k}", ())
-        try:
-            y = x**k
-        except OverflowError:  # Python's float ** raises here; show what overflowed
-            raise OverflowError(f"{x} ** {k} is larger than the largest float (about 1.8e308)") from None
-        # d(x**k)/dx = k * x**(k-1), which at x = 0 is infinite for 0 < k < 1
-        if x == 0 and k < 1:
-            local = math.inf
-        else:
-            try:
-                local = k * x ** (k - 1)
-            except OverflowError:  # x**(k-1) beyond the floats while x**k is not: / gives inf, as in torch
-                local = k * (y / x)
-        return Value(y, (self,), f"**{k}", (local,))
+        y = _power(x, k)
+        # d(x**k)/dx = k * x**(k-1)
+        return Value(y, (self,), f"**{k}", (_power_derivative(x, k, y),))
 
     def relu(self):
         """`max(0, x)`; its derivative is 1 where `x > 0`, else 0. NaN gives NaN, as in torch."""
@@ -132,16 +112,12 @@ class Value:
 
     def exp(self):
         """`e**x`; its derivative is `e**x` itself."""
-        try:
-            e = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"exp({self.data}) is larger than the largest float (about 1.8e308)") from None
+        e = _exp(self.data)
         return Value(e, (self,), "exp", (e,))
 
     def log(self):
         """The natural logarithm, for `x > 0`; its derivative is `1/x`."""
-        if self.data <= 0:
-            raise ValueError(f"log({self.data}): the logarithm is defined only for positive numbers")
+        _check_log(self.data)
         return Value(math.log(self.data), (self,), "log", (1 / self.data,))
 
     def sigmoid(self):
@@ -209,6 +185,53 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _check_power(x: float, k) -> None:
+    """Raise unless ``x ** k`` is a real number with ``k`` a plain finite int or float."""
+    if isinstance(k, Value) or not isinstance(k, Real):
+        raise TypeError(
+            f"Value ** {type(k).__name__}: the exponent must be a plain int or float "
+            f"(for a Value exponent y, write (y * x.log()).exp())"
+        )
+    if not math.isfinite(k):
+        raise ValueError(f"Value ** {k}: the exponent must be a finite number")
+    if x < 0 and k != int(k):
+        raise ValueError(f"{x} ** {k}: a negative number to a fractional power is not a real number")
+    if x == 0 and k < 0:
+        raise ZeroDivisionError(f"{x} ** {k}: zero to a negative power (division by zero)")
+
+
+def _power(x: float, k: float) -> float:
+    """``x ** k``, or an OverflowError that shows it: Python's float ``**`` raises where torch gives inf."""
+    try:
+        return x**k
+    except OverflowError:
+        raise OverflowError(f"{x} ** {k} is larger than the largest float (about 1.8e308)") from None
+
+
+def _power_derivative(x: float, k: float, y: float) -> float:
+    """``k * x**(k-1)``, the local derivative of ``y = x**k``, where Python's floats cannot compute it directly."""
+    if x == 0 and k < 1:  # infinite at x = 0 for 0 < k < 1 (Python would divide by zero)
+        return math.inf
+    try:
+        return k * x ** (k - 1)
+    except OverflowError:  # x**(k-1) beyond the floats while x**k is not: / gives inf, as in torch
+        return k * (y / x)
+
+
+def _exp(x: float) -> float:
+    """``e ** x``, or an OverflowError that shows it: ``math.exp`` raises where torch gives inf."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp({x}) is larger than the largest float (about 1.8e308)") from None
+
+
+def _check_log(x: float) -> None:
+    """Raise unless ``log(x)`` is a real number."""
+    if x <= 0:
+        raise ValueError(f"log({x}): the logarithm is defined only for positive numbers")
 
 
 def _check_overflow(out: float, op: str, a: float, b: float) -> None:

@@ -136,7 +136,7 @@ def multi_head(q, k, v, n_head):
 
 
 @exercise("attention/transformer_block", "block_params",
-          hint="each Linear has a weight and a bias, each LayerNorm a γ and a β; the MLP is C → 4C → C",
+          hint="each Linear has a weight and a bias, each LayerNorm a γ and a β; FeedForward is C → 4C → C",
           example=lambda: {"n_embd": 16})
 def block_params(n_embd):
     """The number of parameters of a ``Block`` of width ``n_embd``, counted on one."""
@@ -155,10 +155,10 @@ def _mlp_by_hand(mlp, h, nonlinearity):
 
 
 @exercise("attention/transformer_block", "tanh_block",
-          hint="the same block with the MLP's GELU replaced by tanh (copy the block first, so the page's one stays)",
+          hint="the block with FeedForward's GELU replaced by tanh (copy the block first, so the page's one stays)",
           example=lambda: {"block": _small_block(), "x": _randn(2, 6, 8)}, atol=1e-5)  # float32 blocks
 def tanh_block(block, x):
-    """``block`` on ``x`` with tanh in place of the MLP's GELU, the MLP written out."""
+    """``block`` on ``x`` with tanh in place of the feed-forward network's GELU, that network written out."""
     with torch.no_grad():
         x = x + block.attn(block.ln_1(x))
         return x + _mlp_by_hand(block.mlp, block.ln_2(x), torch.tanh)
@@ -168,7 +168,7 @@ def tanh_block(block, x):
           hint="the paper's order: x = ln_1(x + attn(x)), then x = ln_2(x + mlp(x))",
           example=lambda: {"block": _small_block(), "x": _randn(2, 6, 8)}, atol=1e-5)  # float32 blocks
 def post_norm(block, x):
-    """``block``'s sub-layers in post-norm order, the LayerNorms and the MLP written out."""
+    """``block``'s sub-layers in post-norm order, the LayerNorms and the feed-forward network written out."""
     C = x.shape[-1]
     with torch.no_grad():
         h = F.layer_norm(x + block.attn(x), (C,), block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)

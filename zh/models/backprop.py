@@ -5,11 +5,8 @@ Page: [makemore / manual backprop](../makemore/backprop.md) derives every gradie
 The network is Embedding -> Linear -> BatchNorm (unbiased batch variance, as the lecture writes
 it) -> tanh -> Linear -> cross-entropy. Its backward pass uses the two fused gradients the page
 derives: :func:`cross_entropy_backward` (``(softmax - onehot) / n``) and
-:func:`batchnorm_backward` (the closed form of the BatchNorm gradient).
-
-:func:`layernorm_backward` is the same derivation for the LayerNorm of a transformer block
-(statistics over each row's features instead of over the batch); page:
-[attention / the transformer block](../attention/transformer_block.md).
+:func:`batchnorm_backward` (the closed form of the BatchNorm gradient). Its transformer
+counterpart, `zh.nn.layers.layernorm_backward`, sits beside `zh.nn.layers.LayerNorm`.
 """
 
 from __future__ import annotations
@@ -89,50 +86,6 @@ def batchnorm_backward(
         / m
         * (m * dy - dy.sum(dims, keepdim=True) - m / d * xhat * (dy * xhat).sum(dims, keepdim=True))
     )
-
-
-# --8<-- [start:layernorm_backward]
-def layernorm_backward(
-    dy: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor, var: torch.Tensor, eps: float = 1e-5
-) -> torch.Tensor:
-    r"""The gradient of a LayerNorm's input, in closed form, from the gradient of its output.
-
-    For ``y = gamma * xhat + beta`` with ``xhat = (x - mean) / sqrt(var + eps)``, the mean and the
-    (biased, divide by ``n``) variance taken over the last dimension of each row, as
-    ``torch.nn.LayerNorm(n)`` does, and ``g = gamma * dy`` the gradient at ``xhat``:
-
-    $$\frac{\partial L}{\partial x_i} = \frac{1}{n\sqrt{\sigma^2+\varepsilon}}
-    \Big[n\,g_i - \sum_j g_j - \hat x_i \sum_j g_j \hat x_j\Big],$$
-
-    the sums running over the ``n`` features of the row. Unlike BatchNorm, ``gamma`` differs from
-    feature to feature *inside* the normalised group, so it stays inside the sums. The
-    parameters' gradients are ``(dy * xhat)`` and ``dy`` summed over every dimension but the last.
-
-    Args:
-        dy: Gradient of the loss with respect to the output ``y``, shape ``(..., n)``.
-        xhat: The normalised input saved by the forward pass, the shape of ``dy``.
-        gamma: The scale, shape ``(n,)``.
-        var: The variance of each row, shape ``(..., 1)`` (as ``keepdim=True`` gives) or ``(...)``.
-        eps: The forward pass's epsilon.
-
-    Returns:
-        The gradient with respect to the input ``x``, the shape of ``dy``.
-    """
-    if dy.shape != xhat.shape or dy.ndim < 1:
-        raise ValueError(
-            f"dy and xhat must have the same shape (..., n), got {tuple(dy.shape)} and {tuple(xhat.shape)}"
-        )
-    if var.shape == dy.shape[:-1]:
-        var = var.unsqueeze(-1)
-    elif var.shape != dy.shape[:-1] + (1,):
-        raise ValueError(
-            f"var must hold one variance per row: shape {tuple(dy.shape[:-1]) + (1,)} or {tuple(dy.shape[:-1])} "
-            f"for dy of shape {tuple(dy.shape)}, got {tuple(var.shape)}"
-        )
-    n = dy.shape[-1]
-    g = gamma * dy  # the gradient at xhat
-    return (var + eps) ** -0.5 / n * (n * g - g.sum(-1, keepdim=True) - xhat * (g * xhat).sum(-1, keepdim=True))
-# --8<-- [end:layernorm_backward]
 
 
 def init_params(

@@ -8,7 +8,7 @@ modelling (`mask_tokens`): some characters of the input are hidden and the model
 from both sides. The vocabulary is the text's characters plus one more id, ``[MASK]``.
 
 Example:
-    >>> config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    >>> config = BertConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
     >>> model = BERT(config)                     # ids 0..9 are characters, 10 is [MASK]
     >>> idx = torch.randint(0, 10, (3, 8), generator=torch.Generator().manual_seed(0))
     >>> inputs, targets = mask_tokens(idx, mask_id=10, generator=torch.Generator().manual_seed(0))
@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -27,9 +29,18 @@ from zh.models.gpt import GPT, Block, Embeddings, GPTConfig
 from zh.nn import eval_mode
 
 
+@dataclass
+class BertConfig(GPTConfig):
+    """The shape of a BERT: `GPTConfig`'s fields and checks (the encoder is the GPT's embeddings and
+    blocks), with ``[MASK]`` counted in the vocabulary."""
+
+    vocab_size: int = field(default=66, metadata={
+        "help": "Number of distinct token ids: the characters and [MASK] (65 + 1 in tiny shakespeare)."})
+
+
 # --8<-- [start:mask_tokens]
-def mask_tokens(idx: torch.Tensor, mask_id: int, mask_prob: float = 0.15, generator: torch.Generator | None = None,
-                n_chars: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(idx: torch.Tensor, mask_id: int, mask_prob: float = 0.15,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking rule: choose ``mask_prob`` of each row's positions; of those, 80% become ``[MASK]``,
     10% a random character, 10% stay as they are.
 
@@ -39,10 +50,9 @@ def mask_tokens(idx: torch.Tensor, mask_id: int, mask_prob: float = 0.15, genera
 
     Args:
         idx: ``(B, T)`` character ids, all ``< mask_id``.
-        mask_id: The id of ``[MASK]``; the characters are ``0 .. n_chars - 1``.
+        mask_id: The id of ``[MASK]``; the characters are ``0 .. mask_id - 1``.
         mask_prob: Fraction of positions chosen (0.15 in BERT).
         generator: The random source.
-        n_chars: Number of characters a random replacement is drawn from (default ``mask_id``).
 
     Returns:
         ``(inputs, targets)``: ``inputs`` is ``idx`` with the replacements; ``targets`` is ``idx``
@@ -52,16 +62,15 @@ def mask_tokens(idx: torch.Tensor, mask_id: int, mask_prob: float = 0.15, genera
         raise ValueError(f"idx must be (batch, time), got shape {tuple(idx.shape)}")
     if not 0 < mask_prob <= 1:
         raise ValueError(f"mask_prob is the fraction of positions to choose, in (0, 1]; got {mask_prob}")
-    n_chars = mask_id if n_chars is None else n_chars
-    if idx.numel() and (idx.min() < 0 or idx.max() >= n_chars):
-        raise ValueError(f"character ids must be in [0, {n_chars}) (the [MASK] id is {mask_id}), "
+    if idx.numel() and (idx.min() < 0 or idx.max() >= mask_id):
+        raise ValueError(f"character ids must be in [0, {mask_id}) (the [MASK] id is {mask_id}), "
                          f"got {idx.min()}..{idx.max()}")
     B, T = idx.shape
     k = max(1, round(mask_prob * T))
     order = torch.rand(B, T, generator=generator).argsort(dim=1)  # a random order of each row's positions
     chosen = torch.zeros(B, T, dtype=torch.bool).scatter_(1, order[:, :k], True).to(idx.device)
     fate = torch.rand(B, T, generator=generator).to(idx.device)  # < 0.8: [MASK]; < 0.9: random; else kept
-    random_chars = torch.randint(n_chars, (B, T), generator=generator).to(idx.device)
+    random_chars = torch.randint(mask_id, (B, T), generator=generator).to(idx.device)
     inputs = torch.where(chosen & (fate < 0.8), mask_id, idx)
     inputs = torch.where(chosen & (fate >= 0.8) & (fate < 0.9), random_chars, inputs)
     targets = torch.where(chosen, idx, -1)
@@ -76,11 +85,11 @@ class MLMHead(nn.Module):
     The output matrix is the token embedding's (weight tying, as in the GPT), with its own bias.
 
     Args:
-        config: The model's `GPTConfig`.
+        config: The model's `BertConfig`.
         embedding: The token embedding whose weight the output shares.
     """
 
-    def __init__(self, config: GPTConfig, embedding: nn.Embedding):
+    def __init__(self, config: BertConfig, embedding: nn.Embedding):
         super().__init__()
         self.dense = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.gelu = nn.GELU()
@@ -97,10 +106,10 @@ class BERT(nn.Module):
     """A bidirectional transformer encoder with a masked-language-model head.
 
     Args:
-        config: Its `GPTConfig`; ``vocab_size`` counts the ``[MASK]`` id too.
+        config: Its `BertConfig`.
     """
 
-    def __init__(self, config: GPTConfig):
+    def __init__(self, config: BertConfig):
         super().__init__()
         self.config = config
         self.embed = Embeddings(config)

@@ -54,7 +54,7 @@ class GPTConfig:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GPTConfig.{name} must be a whole number >= 1, got {value!r}")
+                raise ValueError(f"{type(self).__name__}.{name} must be a whole number >= 1, got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
@@ -160,8 +160,6 @@ class SelfAttention(nn.Module):
     Attributes:
         fast: ``True`` runs ``F.scaled_dot_product_attention`` (one fused kernel); ``False`` runs
             the written-out `attention`. Same result.
-        record: When ``True``, each forward keeps its attention probabilities in ``probs``
-            ``(B, n_head, T, T)`` (this uses the written-out path); see `attention_maps`.
     """
 
     def __init__(self, config: GPTConfig, causal: bool = True):
@@ -171,7 +169,7 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)  # mixes the heads' outputs
         self.attn_dropout = nn.Dropout(config.dropout if config.attn_dropout is None else config.attn_dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
-        self.fast, self.record, self.probs = True, False, None
+        self.fast = True
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """``(B, T, n_embd)`` → ``(B, T, n_embd)``; with ``kv_cache``, also attend to ``layer``'s cached positions."""
@@ -182,24 +180,21 @@ class SelfAttention(nn.Module):
             k, v = kv_cache.update(layer, k, v)
         T_k = k.size(2)
         mask = causal_mask(T, T_k, x.device) if self.causal and T > 1 else None  # one new query sees everything
-        if self.fast and not self.record:
+        if self.fast:
             p = self.attn_dropout.p if self.training else 0.0  # the kernel drops the weights itself
             if T == T_k and mask is not None:  # the plain triangle: let the kernel skip the hidden half
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             else:
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        else:
-            weights = attention_weights(q, k, mask)
-            if self.record:
-                self.probs = weights.detach()
-            y = self.attn_dropout(weights) @ v
+        else:  # (`attention_maps` reads the weights where they enter the dropout)
+            y = self.attn_dropout(attention_weights(q, k, mask)) @ v
         y = y.transpose(1, 2).reshape(B, T, C)  # heads side by side again
         return self.resid_dropout(self.proj(y))
         # --8<-- [end:self_attention]
 
 
 # --8<-- [start:block]
-class MLP(nn.Module):
+class FeedForward(nn.Module):
     """The position-wise feed-forward network: widen 4×, GELU, project back.
 
     Args:
@@ -221,7 +216,8 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """A pre-LayerNorm transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``.
 
-    Attention is where positions communicate; the MLP is where each position computes on what it
+    Attention is where positions communicate; the feed-forward network (``mlp``, nanoGPT's name)
+    is where each position computes on what it
     gathered. The residual additions keep a direct path for gradients from the loss to every layer.
 
     Args:
@@ -234,7 +230,7 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = SelfAttention(config, causal)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config)
+        self.mlp = FeedForward(config)
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """``(B, T, n_embd)`` → ``(B, T, n_embd)``."""
@@ -265,22 +261,27 @@ class Embeddings(nn.Module):
             TypeError: ``idx`` is not a tensor of integer ids.
             ValueError: ``idx`` is not 2-D, is longer than ``block_size``, or holds an id outside the vocabulary.
         """
-        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long:
-            raise TypeError(f"idx must be a torch.long tensor of token ids, got {getattr(idx, 'dtype', type(idx))}")
-        if idx.dim() != 2:
-            raise ValueError(f"idx must be (batch, time), got shape {tuple(idx.shape)}")
-        T, block_size = idx.size(1), self.config.block_size
-        if start + T > block_size:
-            raise ValueError(
-                f"the model reads at most block_size={block_size} positions, got {start + T}; "
-                f"crop the input to its last {block_size} tokens"
-            )
-        if not idx.is_cuda and idx.numel() and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
-            # (on a GPU this check would wait for the device each step; the embedding's own assert fires there)
-            raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
-        pos = torch.arange(start, start + T, device=idx.device)
+        _check_token_ids(idx, start, self.config)
+        pos = torch.arange(start, start + idx.size(1), device=idx.device)
         return self.dropout(self.tok(idx) + self.pos(pos))
         # --8<-- [end:embeddings]
+
+
+def _check_token_ids(idx, start: int, config: GPTConfig) -> None:
+    """Raise unless ``idx`` is ``(B, T)`` long ids of the vocabulary that fit positions ``start .. block_size - 1``."""
+    if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long:
+        got = getattr(idx, "dtype", type(idx))
+        raise TypeError(f"idx must be a torch.long tensor of token ids, got {got}")
+    if idx.dim() != 2:
+        raise ValueError(f"idx must be (batch, time), got shape {tuple(idx.shape)}")
+    if start + idx.size(1) > config.block_size:
+        raise ValueError(
+            f"the model reads at most block_size={config.block_size} positions, got {start + idx.size(1)}; "
+            f"crop the input to its last {config.block_size} tokens"
+        )
+    if not idx.is_cuda and idx.numel() and (idx.min() < 0 or idx.max() >= config.vocab_size):
+        # (on a GPU this check would wait for the device each step; the embedding's own assert fires there)
+        raise ValueError(f"token ids must be in [0, {config.vocab_size}), got {idx.min()}..{idx.max()}")
 
 
 # --8<-- [start:gpt]
@@ -403,6 +404,9 @@ def set_fast_attention(model: nn.Module, fast: bool) -> None:
 def attention_maps(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
     """The attention probabilities of every layer and head of ``model`` on ``idx``.
 
+    The model runs once, in eval mode and on the written-out path, where each `SelfAttention`
+    passes its weights through its attention dropout: a forward hook there records them.
+
     Args:
         model: A `GPT` (or any model built from `SelfAttention`), called as ``model(idx)``.
         idx: ``(B, T)`` token ids.
@@ -412,12 +416,15 @@ def attention_maps(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
         each position.
     """
     layers = [m for m in model.modules() if isinstance(m, SelfAttention)]
-    with eval_mode(model):
-        try:
-            for m in layers:
-                m.record = True
+    was_fast = [m.fast for m in layers]
+    maps = []  # in the order the layers run
+    hooks = [m.attn_dropout.register_forward_hook(lambda _, inputs, __: maps.append(inputs[0])) for m in layers]
+    try:
+        set_fast_attention(model, False)
+        with eval_mode(model):
             model(idx)
-            return torch.stack([m.probs for m in layers])
-        finally:
-            for m in layers:
-                m.record, m.probs = False, None
+    finally:
+        for m, fast, hook in zip(layers, was_fast, hooks):
+            m.fast = fast
+            hook.remove()
+    return torch.stack(maps)

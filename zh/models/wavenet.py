@@ -122,7 +122,7 @@ class WaveNet(nn.Module):
         self.config = config
         self.layers = wavenet_layers(config, batchnorm, generator)
         for i, layer in enumerate(self.layers):
-            for name in ("weight", "bias", "gamma", "beta"):
+            for name in ("weight", "bias"):
                 if getattr(layer, name, None) is not None:
                     setattr(layer, name, nn.Parameter(getattr(layer, name)))
                     self.register_parameter(f"{i}_{name}", getattr(layer, name))

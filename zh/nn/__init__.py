@@ -4,7 +4,7 @@
   `svm_loss` and their training loop `train` (``zh/nn/micrograd.py``, the micrograd pages).
 - PyTorch-shaped layers written by hand on torch tensors: `Linear`, `BatchNorm1d`, `LayerNorm`,
   `Tanh`, `Embedding`, `Flatten`, `FlattenConsecutive`, `Sequential` (``zh/nn/layers.py``, the makemore
-  pages). Their common base class is `zh.nn.layers.Module`; `zh.nn.Module` is micrograd's.
+  pages). Their common base class is `zh.nn.layers.TensorLayer`; `zh.nn.Module` is micrograd's.
 
 The torch layers are imported on first use, so ``from zh.nn import MLP`` needs the standard library
 alone: that is how the micrograd pages run in a reader's browser (Pyodide has no torch).
@@ -23,7 +23,7 @@ __all__ = ["Module", "Neuron", "Layer", "MLP", "svm_loss", "train", "eval_mode",
 
 @contextlib.contextmanager
 def eval_mode(model) -> Iterator[None]:
-    """Put ``model`` (a ``torch.nn.Module`` or a `zh.nn.layers.Module`) in eval mode for a block,
+    """Put ``model`` (a ``torch.nn.Module`` or a `zh.nn.layers.TensorLayer`) in eval mode for a block,
     then back in the mode it was in, whatever happens inside."""
     was_training = model.training
     model.eval()

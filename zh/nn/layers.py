@@ -18,16 +18,17 @@ deliberate differences:
 - ``parameters()`` returns a list, not a generator.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input. Its
-  parameters are called ``gamma`` and ``beta`` (torch: ``weight`` and ``bias``), its size
-  ``dim`` (torch: ``num_features``), and ``unbiased=True`` offers the lectures' variance;
-  ``LayerNorm`` names its parameters and size the same way.
-- `Module` is not ``torch.nn.Module``: a layer is called directly (no ``forward``, hooks,
+  parameters are torch's ``weight`` and ``bias`` (the lectures' ``bngain`` and ``bnbias``, the
+  papers' γ and β), its size is ``dim`` (torch: ``num_features``), and ``unbiased=True`` offers
+  the lectures' variance; ``LayerNorm`` names its size ``dim`` too (torch: ``normalized_shape``).
+- `TensorLayer`, their base, is not ``torch.nn.Module``: a layer is called directly (no ``forward``, hooks,
   ``state_dict`` or ``.to()``), and wrong input raises a ``TypeError`` or ``ValueError`` that
   names the layer and the input it expects (torch raises a ``RuntimeError`` from inside).
 - `FlattenConsecutive` has no torch counterpart.
 
 ``LayerNorm`` is the transformer's normalisation, over each row's features instead of over the
-batch; [attention / the transformer block](../attention/transformer_block.md) compares the two.
+batch; [attention / the transformer block](../attention/transformer_block.md) compares the two and
+derives `layernorm_backward`, its gradient in closed form.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ from numbers import Integral
 import torch
 
 
-class Module:
-    """What every layer shares: a training flag and a list of its parameters."""
+class TensorLayer:
+    """What every layer here shares: a training flag and a list of its parameters.
+
+    Not ``torch.nn.Module`` (and not micrograd's `zh.nn.Module`): a plain base class.
+    """
 
     training = True
 
@@ -46,12 +50,12 @@ class Module:
         """The tensors an optimiser updates (none by default)."""
         return []
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> "TensorLayer":
         """Switch training mode on (or off with ``mode=False``); returns ``self``."""
         self.training = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> "TensorLayer":
         """Switch to evaluation mode (BatchNorm then uses its running statistics)."""
         return self.train(False)
 
@@ -68,7 +72,7 @@ def _check_eps(layer: str, eps: float) -> None:
         raise ValueError(f"{layer} needs eps >= 0 (it is added to the variance), got eps={eps!r}")
 
 
-def _check_tensor(layer: Module, x, expected: str, dtype: torch.dtype | None = None, convert_to=None) -> None:
+def _check_tensor(layer: TensorLayer, x, expected: str, dtype: torch.dtype | None = None, convert_to=None) -> None:
     """A TypeError naming ``layer`` and the ``expected`` input unless ``x`` is a tensor (of ``dtype``).
 
     The message suggests ``torch.as_tensor(x, dtype=convert_to or dtype or torch.float32)``.
@@ -90,7 +94,7 @@ def _check_last_dim(layer: str, x: torch.Tensor, size: int, name: str) -> None:
         )
 
 
-class Linear(Module):
+class Linear(TensorLayer):
     """``y = x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``.
 
     The weight starts as ``randn / sqrt(in_features)``: unit-variance inputs give unit-variance
@@ -130,8 +134,8 @@ class Linear(Module):
         return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
 
 
-class BatchNorm1d(Module):
-    """Normalise each channel (last dimension) over the batch, then scale by ``gamma`` and shift by ``beta``.
+class BatchNorm1d(TensorLayer):
+    """Normalise each channel (last dimension) over the batch, then scale by ``weight`` and shift by ``bias``.
 
     In training mode the statistics come from the batch and update the running buffers
     ``running = (1 - momentum) * running + momentum * batch``; in eval mode the running buffers
@@ -167,14 +171,14 @@ class BatchNorm1d(Module):
             )
         self.dim, self.eps, self.momentum, self.unbiased = dim, eps, momentum, unbiased
         self.num_batches_tracked = 0  # training batches seen, for momentum=None
-        self.gamma = torch.ones(dim)
-        self.beta = torch.zeros(dim)
+        self.weight = torch.ones(dim)
+        self.bias = torch.zeros(dim)
         self.running_mean = torch.zeros(dim)
         self.running_var = torch.ones(dim)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (N, {self.dim}) or (N, L, {self.dim})",
-                      self.gamma.dtype)
+        _check_tensor(self, x, f"a {self.weight.dtype} tensor of shape (N, {self.dim}) or (N, L, {self.dim})",
+                      self.weight.dtype)
         if x.ndim not in (2, 3) or x.shape[-1] != self.dim:
             raise ValueError(
                 f"BatchNorm1d expects input of shape (N, {self.dim}) or (N, L, {self.dim}) with the channels last, "
@@ -187,7 +191,7 @@ class BatchNorm1d(Module):
         else:
             mean, var = self.running_mean, self.running_var
         xhat = (x - mean) / torch.sqrt(var + self.eps)
-        self.out = self.gamma * xhat + self.beta
+        self.out = self.weight * xhat + self.bias
         return self.out
 
     # --8<-- [start:batch_statistics]
@@ -217,16 +221,16 @@ class BatchNorm1d(Module):
         self.running_var.mul_(1 - weight).add_(weight * unbiased_var)
 
     def parameters(self) -> list[torch.Tensor]:
-        """``[gamma, beta]`` (the running statistics are buffers, not parameters)."""
-        return [self.gamma, self.beta]
+        """``[weight, bias]`` (the running statistics are buffers, not parameters)."""
+        return [self.weight, self.bias]
 
     def __repr__(self) -> str:
         return f"BatchNorm1d({self.dim}, eps={self.eps}, momentum={self.momentum}, unbiased={self.unbiased})"
 
 
 # --8<-- [start:layernorm]
-class LayerNorm(Module):
-    """Normalise each row over its last dimension (its features), then scale by ``gamma`` and shift by ``beta``.
+class LayerNorm(TensorLayer):
+    """Normalise each row over its last dimension (its features), then scale by ``weight`` and shift by ``bias``.
 
     Where BatchNorm takes the mean and variance of one feature over the batch, LayerNorm takes
     them over the features of one example (one position of one sequence). No example depends on
@@ -245,28 +249,72 @@ class LayerNorm(Module):
         _check_sizes("LayerNorm", dim=dim)
         _check_eps("LayerNorm", eps)
         self.dim, self.eps = dim, eps
-        self.gamma = torch.ones(dim)
-        self.beta = torch.zeros(dim)
+        self.weight = torch.ones(dim)
+        self.bias = torch.zeros(dim)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor(self, x, f"a {self.gamma.dtype} tensor of shape (..., {self.dim})", self.gamma.dtype)
+        _check_tensor(self, x, f"a {self.weight.dtype} tensor of shape (..., {self.dim})", self.weight.dtype)
         _check_last_dim("LayerNorm", x, self.dim, "dim")
         mean = x.mean(-1, keepdim=True)  # one mean per row: over the features, not the batch
         var = x.var(-1, keepdim=True, correction=0)
         xhat = (x - mean) / torch.sqrt(var + self.eps)
-        self.out = self.gamma * xhat + self.beta
+        self.out = self.weight * xhat + self.bias
         return self.out
     # --8<-- [end:layernorm]
 
     def parameters(self) -> list[torch.Tensor]:
-        """``[gamma, beta]``."""
-        return [self.gamma, self.beta]
+        """``[weight, bias]``."""
+        return [self.weight, self.bias]
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.dim}, eps={self.eps})"
 
 
-class Tanh(Module):
+# --8<-- [start:layernorm_backward]
+def layernorm_backward(
+    dy: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor, var: torch.Tensor, eps: float = 1e-5
+) -> torch.Tensor:
+    r"""The gradient of a LayerNorm's input, in closed form, from the gradient of its output.
+
+    For ``y = gamma * xhat + beta`` with ``xhat = (x - mean) / sqrt(var + eps)``, the mean and the
+    (biased, divide by ``n``) variance taken over the last dimension of each row, as
+    ``torch.nn.LayerNorm(n)`` does, and ``g = gamma * dy`` the gradient at ``xhat``:
+
+    $$\frac{\partial L}{\partial x_i} = \frac{1}{n\sqrt{\sigma^2+\varepsilon}}
+    \Big[n\,g_i - \sum_j g_j - \hat x_i \sum_j g_j \hat x_j\Big],$$
+
+    the sums running over the ``n`` features of the row. Unlike BatchNorm, ``gamma`` differs from
+    feature to feature *inside* the normalised group, so it stays inside the sums. The
+    parameters' gradients are ``(dy * xhat)`` and ``dy`` summed over every dimension but the last.
+
+    Args:
+        dy: Gradient of the loss with respect to the output ``y``, shape ``(..., n)``.
+        xhat: The normalised input saved by the forward pass, the shape of ``dy``.
+        gamma: The scale (`LayerNorm`'s ``weight``), shape ``(n,)``.
+        var: The variance of each row, shape ``(..., 1)`` (as ``keepdim=True`` gives) or ``(...)``.
+        eps: The forward pass's epsilon.
+
+    Returns:
+        The gradient with respect to the input ``x``, the shape of ``dy``.
+    """
+    if dy.shape != xhat.shape or dy.ndim < 1:
+        raise ValueError(
+            f"dy and xhat must have the same shape (..., n), got {tuple(dy.shape)} and {tuple(xhat.shape)}"
+        )
+    if var.shape == dy.shape[:-1]:
+        var = var.unsqueeze(-1)
+    elif var.shape != dy.shape[:-1] + (1,):
+        raise ValueError(
+            f"var must hold one variance per row: shape {tuple(dy.shape[:-1]) + (1,)} or {tuple(dy.shape[:-1])} "
+            f"for dy of shape {tuple(dy.shape)}, got {tuple(var.shape)}"
+        )
+    n = dy.shape[-1]
+    g = gamma * dy  # the gradient at xhat
+    return (var + eps) ** -0.5 / n * (n * g - g.sum(-1, keepdim=True) - xhat * (g * xhat).sum(-1, keepdim=True))
+# --8<-- [end:layernorm_backward]
+
+
+class Tanh(TensorLayer):
     """The elementwise ``tanh`` squashing, ``(-1, 1)``; its local gradient is ``1 - tanh(x)**2``."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -278,7 +326,7 @@ class Tanh(Module):
         return "Tanh()"
 
 
-class Embedding(Module):
+class Embedding(TensorLayer):
     """A lookup table: row ``i`` of ``weight`` (shape ``(num_embeddings, embedding_dim)``) for each index ``i``.
 
     Args:
@@ -313,7 +361,7 @@ class Embedding(Module):
         return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
 
-class Flatten(Module):
+class Flatten(TensorLayer):
     """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``: concatenate the embeddings of a context.
 
     As ``torch.nn.Flatten()``: an empty batch gives shape ``(0, d1 * d2 * ...)``.
@@ -330,7 +378,7 @@ class Flatten(Module):
         return "Flatten()"
 
 
-class FlattenConsecutive(Module):
+class FlattenConsecutive(TensorLayer):
     """``(B, T, C) -> (B, T // n, C * n)``: concatenate each run of ``n`` consecutive positions.
 
     The WaveNet page stacks these to fuse a context pairwise. A time dimension of 1 is
@@ -360,7 +408,7 @@ class FlattenConsecutive(Module):
         return f"FlattenConsecutive({self.n})"
 
 
-class Sequential(Module):
+class Sequential(TensorLayer):
     """Apply ``layers`` in order; its parameters are theirs, and ``train()``/``eval()`` reach all of them.
 
     As ``torch.nn.Sequential``, the layers are the arguments: ``Sequential(Linear(2, 3), Tanh())``;
@@ -373,7 +421,7 @@ class Sequential(Module):
         TypeError: something that is not a layer (a class instead of an instance, for example).
     """
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: TensorLayer):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         for i, layer in enumerate(layers):
