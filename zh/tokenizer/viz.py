@@ -101,7 +101,7 @@ def draw_merge_trace(text: str, merges: dict[tuple[int, int], int]) -> "Figure":
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from zh.tokenizer.train import merge
+    from zh.tokenizer.basic import merge
 
     if not isinstance(text, str):
         raise TypeError(f"draw_merge_trace draws a str, got {type(text).__name__}")
