@@ -104,16 +104,21 @@ class Tokenizer(TiktokenAPI):
         Raises:
             ValueError: an id is not in the vocabulary (the message names it).
         """
-        return basic.decode_bytes([self._known_id(idx) for idx in ids], self.vocab)
+        ids = list(ids)
+        try:  # operator.index: ints of any kind (numpy's, a tensor's items), never floats
+            return basic.decode_bytes(map(operator.index, ids), self.vocab)
+        except (KeyError, TypeError):
+            raise self._unknown_id(ids) from None
 
-    def _known_id(self, idx) -> int:
-        try:
-            known = operator.index(idx)  # ints of any kind (numpy's, a tensor's items), never floats
-        except TypeError:
-            known = None
-        if known not in self.vocab:
-            raise ValueError(f"cannot decode id {idx!r}: it is not in the vocabulary (ids 0..{max(self.vocab)})")
-        return known
+    def _unknown_id(self, ids: list) -> ValueError:
+        # the error for the first of ids that is not in the vocabulary
+        for idx in ids:
+            try:
+                if operator.index(idx) in self.vocab:
+                    continue
+            except TypeError:
+                pass
+            return ValueError(f"cannot decode id {idx!r}: it is not in the vocabulary (ids 0..{max(self.vocab)})")
 
     def decode(self, ids: Iterable[int], errors: str = "replace") -> str:
         """The text of ``ids``. Bytes that are not valid UTF-8 (e.g. half of a multi-byte

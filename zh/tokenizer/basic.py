@@ -10,6 +10,8 @@ random text too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 # --8<-- [start:get_stats]
 def get_stats(ids: list[int], counts: dict | None = None) -> dict[tuple[int, int], int]:
@@ -133,7 +135,7 @@ def token_bytes(merges: dict[tuple[int, int], int], byte_ids: list[int] | None =
     return vocab
 
 
-def decode_bytes(ids: list[int], vocab: dict[int, bytes]) -> bytes:
+def decode_bytes(ids: Iterable[int], vocab: dict[int, bytes]) -> bytes:
     """The bytes of ``ids`` joined together (tiktoken's name); ``vocab`` as `token_bytes` makes it.
 
     Example:
