@@ -2,10 +2,10 @@
 
 Page: [tokenizer / BPE](../tokenizer/bpe.md), which shows each function.
 
-These are the definitions. A tokenizer (`zh.tokenizer.base.Tokenizer`) gets the same results
-faster: it trains with `zh.tokenizer.train.train_fast` and encodes with
-`zh.tokenizer.fast_encoder.FastEncoder`; the tests check both against the functions here, on
-random text too.
+These are the definitions. The class that wraps them, `zh.tokenizer.base.BasicTokenizer` (like
+every `zh.tokenizer.base.Tokenizer`), gets the same results faster: it trains with
+`zh.tokenizer.train.train_fast` and encodes with `zh.tokenizer.fast_encoder.FastEncoder`; the
+tests check both against the functions here, on random text too.
 """
 
 from __future__ import annotations
