@@ -1,9 +1,9 @@
 """What every byte-pair-encoding tokenizer shares: its state, decoding, training and files; and `BasicTokenizer`.
 
-Page: [tokenizer / BPE](../tokenizer/bpe.md#a-tokenizer) wraps the functions of
-`zh.tokenizer.basic` in `BasicTokenizer`; the other tokenizers only say how text is cut into
-chunks (`zh.tokenizer.regex_split.RegexTokenizer`: with a regex) and where the merges come from
-(`zh.tokenizer.gpt4.GPT4Tokenizer`: GPT-4's ranks).
+Used on every tokenizer page. [Tokenizer / BPE](../tokenizer/bpe.md#a-tokenizer) meets it as
+`BasicTokenizer`, the functions of `zh.tokenizer.basic` in a class; the other tokenizers only
+say how text is cut into chunks (`zh.tokenizer.regex_split.RegexTokenizer`: with a regex) and
+where the merges come from (`zh.tokenizer.gpt4.GPT4Tokenizer`: GPT-4's ranks).
 
 A tokenizer is four pieces of state:
 
