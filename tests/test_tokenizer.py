@@ -21,7 +21,7 @@ from zh.tokenizer import (
     train_naive,
 )
 from zh.tokenizer import gpt4 as gpt4_module
-from zh.tokenizer.encode import encode_naive
+from zh.tokenizer.basic import encode_naive
 from zh.tokenizer.fast_encoder import FastEncoder
 from zh.tokenizer.regex_split import ascii_equivalent
 from script_loader import load_script
@@ -482,7 +482,7 @@ def test_ids_too_large_for_numpy_keys_encode_one_by_one():
     assert [list(ids) for ids in encoded[:2]] == [[MAX_ID], [MAX_ID, MAX_ID]]
 
 
-# ---- the fast encoder gives the reference encoder's ids (zh.tokenizer.encode.encode_naive) -------
+# ---- the fast encoder gives the reference encoder's ids (zh.tokenizer.basic.encode_naive) -------
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -516,3 +516,38 @@ def test_reference_encoder_on_shakespeare(batch_tokenizers):
         chunks = tok.split(text) if name != "basic" else text.split("\n")  # the naive loop is quadratic
         expected = [encode_naive(c.encode(), tok.merges, tok.byte_ids) for c in chunks]
         assert [tok.fast_encoder.bpe(c.encode()) for c in chunks] == expected, name
+
+
+# ---- where things live ------------------------------------------------------------------------
+
+
+def _tokenizer_imports():
+    """``{module: the zh.tokenizer modules it imports}`` (anywhere in the file, annotations' imports too)."""
+    import ast
+
+    folder = ROOT / "zh" / "tokenizer"
+    names = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    graph = {}
+    for name in names:
+        found = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "zh.tokenizer":
+                found |= {alias.name for alias in node.names} & names
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zh.tokenizer."):
+                found.add(node.module.split(".")[2])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[2] for a in node.names if a.name.startswith("zh.tokenizer.")}
+        graph[name] = found
+    return graph
+
+
+def test_tokenizer_modules_import_without_cycles():
+    """Each module imports only modules below it: the readable BPE (basic) needs none, and the
+    file format does not know the tokenizer class (it works on its own ModelFile)."""
+    graph = _tokenizer_imports()
+    assert graph["basic"] == set() and "base" not in graph["files"]
+    done: list[str] = []
+    while len(done) < len(graph):
+        ready = [m for m in sorted(graph) if m not in done and graph[m] <= set(done)]
+        assert ready, f"an import cycle among {sorted(set(graph) - set(done))}"
+        done += ready

@@ -99,7 +99,7 @@ class BatchEncoder:
             self.ints[idx] = idx
 
     def encode(self, chunks: list[str]) -> list[list[int]]:
-        """BPE on each chunk's UTF-8 bytes: the result of `zh.tokenizer.encode.encode_naive` on each.
+        """BPE on each chunk's UTF-8 bytes: the result of `zh.tokenizer.basic.encode_naive` on each.
 
         Args:
             chunks: The chunks.

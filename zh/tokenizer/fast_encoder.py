@@ -1,4 +1,4 @@
-"""Encoding fast: the ids of `zh.tokenizer.encode.encode_naive`, in a fraction of its time.
+"""Encoding fast: the ids of `zh.tokenizer.basic.encode_naive`, in a fraction of its time.
 
 Page: [GPT-4's tokenizer / encoding fast](../tokenizer/gpt4.md#encoding-fast).
 
@@ -204,7 +204,7 @@ class FastEncoder:
 
     # --8<-- [start:bpe]
     def bpe(self, data: bytes) -> list[int]:
-        """BPE on one chunk's bytes: the result of `zh.tokenizer.encode.encode_naive`.
+        """BPE on one chunk's bytes: the result of `zh.tokenizer.basic.encode_naive`.
 
         Rather than counting the pairs again after each merge, keep the rank of every adjacent
         pair in a list (``ranks[i]`` for ``ids[i], ids[i + 1]``) and, after a merge, look up only
@@ -235,7 +235,7 @@ class FastEncoder:
         """`bpe` for a long chunk, in O(n log n) rather than O(n²) for n bytes.
 
         Scanning and shifting the whole list at every merge is fast for the short chunks of a
-        split pattern, but a `zh.tokenizer.basic.BasicTokenizer` sees the whole text as one chunk.
+        split pattern, but a `zh.tokenizer.base.BasicTokenizer` sees the whole text as one chunk.
         Here the candidate merges wait in a heap keyed by (rank, position), so the next one is
         the earliest-learned and, among equals, the leftmost, as in `bpe`; positions are linked
         rather than shifted, and an entry whose pair has changed since it was pushed is skipped.

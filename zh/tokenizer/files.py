@@ -1,8 +1,9 @@
 """A tokenizer's files: ``.model`` (read back by ``load``) and ``.vocab`` (for people).
 
-Page: [tokenizer / BPE](../tokenizer/bpe.md#saving-and-loading).
+Used by ``Tokenizer.save`` and ``Tokenizer.load``
+([tokenizer / BPE, saving and loading](../tokenizer/bpe.md#saving-and-loading)).
 
-**zh's format** (``Tokenizer.save(prefix)`` writes ``prefix.model``). UTF-8 text, one item per
+**zh's format** (``Tokenizer.save(prefix)`` writes ``prefix.model``, from a `ModelFile`). UTF-8 text, one item per
 line, strings as JSON literals so that any character survives::
 
     zh-bpe v1
@@ -32,10 +33,8 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # for the annotations only: base imports this module
-    from zh.tokenizer.base import Tokenizer
+from zh.tokenizer.basic import token_bytes
 
 #: The first line of every file that ``Tokenizer.save`` writes.
 MAGIC = "zh-bpe v1"
@@ -68,39 +67,40 @@ class ModelFile:
 # ---- writing --------------------------------------------------------------------------------
 
 
-def model_lines(tok: Tokenizer) -> list[str]:
-    """The lines of ``tok``'s ``.model`` file, in zh's format."""
-    byte_ids = "identity" if tok.byte_ids == list(range(256)) else " ".join(map(str, tok.byte_ids))
-    lines = [MAGIC, f"class {type(tok).__name__}", f"pattern {json.dumps(tok.pattern)}", f"bytes {byte_ids}"]
-    lines.append(f"special {len(tok.special_tokens)}")
-    lines += [f"{json.dumps(t)} {i}" for t, i in tok.special_tokens.items()]
-    lines.append(f"merges {len(tok.merges)}")
-    lines += [f"{p0} {p1} {idx}" for (p0, p1), idx in sorted(tok.merges.items(), key=lambda item: item[1])]
+def model_lines(model: ModelFile) -> list[str]:
+    """The lines of ``model``'s ``.model`` file, in zh's format."""
+    byte_ids = "identity" if model.byte_ids == list(range(256)) else " ".join(map(str, model.byte_ids))
+    lines = [MAGIC, f"class {model.cls.__name__}", f"pattern {json.dumps(model.pattern)}", f"bytes {byte_ids}"]
+    lines.append(f"special {len(model.special_tokens)}")
+    lines += [f"{json.dumps(t)} {i}" for t, i in model.special_tokens.items()]
+    lines.append(f"merges {len(model.merges)}")
+    lines += [f"{p0} {p1} {idx}" for (p0, p1), idx in sorted(model.merges.items(), key=lambda item: item[1])]
     return lines
 
 
-def vocab_lines(tok: Tokenizer) -> list[str]:
-    """The lines of ``tok``'s ``.vocab`` file: ``id<TAB>[bytes]``, with a merged token's parts."""
-    parts = {idx: pair for pair, idx in tok.merges.items()}
-    special = {i: t for t, i in tok.special_tokens.items()}
+def vocab_lines(model: ModelFile) -> list[str]:
+    """The lines of ``model``'s ``.vocab`` file: ``id<TAB>[bytes]``, with a merged token's parts."""
+    vocab = token_bytes(model.merges, model.byte_ids)
+    parts = {idx: pair for pair, idx in model.merges.items()}
+    special = {i: t for t, i in model.special_tokens.items()}
     lines = []
-    for idx in sorted(tok.vocab):
+    for idx in sorted([*vocab, *special]):
         if idx in special:
             lines.append(f"{idx}\tspecial {special[idx]!r}")
         elif idx in parts:
-            p0, p1 = (render_token(tok.vocab[p]) for p in parts[idx])
-            lines.append(f"{idx}\t[{p0}][{p1}] -> [{render_token(tok.vocab[idx])}]")
+            p0, p1 = (render_token(vocab[p]) for p in parts[idx])
+            lines.append(f"{idx}\t[{p0}][{p1}] -> [{render_token(vocab[idx])}]")
         else:
-            lines.append(f"{idx}\t[{render_token(tok.vocab[idx])}]")
+            lines.append(f"{idx}\t[{render_token(vocab[idx])}]")
     return lines
 
 
-def save(tok: Tokenizer, prefix: str | os.PathLike, overwrite: bool = False) -> Path:
+def save(model: ModelFile, prefix: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``prefix.model`` and ``prefix.vocab``; see ``Tokenizer.save``."""
     prefix = Path(prefix)
     files = {
-        prefix.with_name(prefix.name + ".model"): "\n".join(model_lines(tok)) + "\n",
-        prefix.with_name(prefix.name + ".vocab"): "\n".join(vocab_lines(tok)) + "\n",
+        prefix.with_name(prefix.name + ".model"): "\n".join(model_lines(model)) + "\n",
+        prefix.with_name(prefix.name + ".vocab"): "\n".join(vocab_lines(model)) + "\n",
     }
     if not overwrite:
         for path, content in files.items():

@@ -81,7 +81,7 @@ class RegexTokenizer(Tokenizer):
     """
 
     def __init__(self, pattern: str = GPT4_SPLIT_PATTERN):
-        super().__init__(pattern=pattern)
+        self._set_state(pattern, byte_ids=range(256), merges={}, special_tokens={})
 
     def _set_state(self, pattern, byte_ids, merges, special_tokens):
         super()._set_state(pattern, byte_ids, merges, special_tokens)

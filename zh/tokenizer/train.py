@@ -1,11 +1,9 @@
-"""Learning BPE merges from text: the naive algorithm, and a fast one that gives the same merges.
+"""Learning BPE merges fast: the merges of `zh.tokenizer.basic.train_naive`, touching only what each merge changes.
 
-Page: [tokenizer / BPE](../tokenizer/bpe.md) (the naive algorithm and the tie rule) and
-[tokenizer / training fast](../tokenizer/fast.md) (the fast one, and why they agree).
+Page: [tokenizer / training fast](../tokenizer/fast.md) (how, and why the two agree).
 
-Both take the text already cut into chunks (byte strings; merges never cross chunks) and
-return the merges in the order they were learned, as ``[((id1, id2), count), ...]``; the i-th
-merge gets the new id ``256 + i``.
+Like `zh.tokenizer.basic.train_naive`, it returns the merges in the order they were learned,
+as ``[((id1, id2), count), ...]``; the i-th merge gets the new id ``256 + i``.
 
 **The tie rule.** Each step merges the most frequent adjacent pair; among pairs with the same
 count, the one whose first occurrence comes first in the (current, partly merged) text wins.
@@ -18,68 +16,8 @@ from __future__ import annotations
 import heapq
 
 
-def get_stats(ids: list[int], counts: dict | None = None) -> dict[tuple[int, int], int]:
-    """Count the adjacent pairs of ``ids``, in order of first appearance.
-
-    Args:
-        ids: A sequence of token ids.
-        counts: A dict to add to (so several chunks can be counted together), or ``None``.
-
-    Returns:
-        ``{(id1, id2): count}``; the dict's order is the order in which pairs first occur.
-
-    Example:
-        >>> get_stats([1, 2, 3, 1, 2])
-        {(1, 2): 2, (2, 3): 1, (3, 1): 1}
-    """
-    counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]):
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
-
-
-def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
-    """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, scanning left to right.
-
-    Example:
-        >>> merge([1, 1, 1, 2, 1, 1], (1, 1), 9)
-        [9, 1, 2, 9]
-    """
-    out, i, n = [], 0, len(ids)
-    first, second = pair
-    while i < n:
-        if i < n - 1 and ids[i] == first and ids[i + 1] == second:
-            out.append(idx)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
-
-def train_naive(chunks: list[bytes], num_merges: int) -> list[tuple[tuple[int, int], int]]:
-    """Count every pair in the whole text, merge the most frequent, repeat ``num_merges`` times.
-
-    Each step costs a pass over all the text: simple, and slow (minbpe's algorithm).
-    Stops early if no pair is left (every chunk is a single token).
-    """
-    ids = [list(chunk) for chunk in chunks]
-    merges = []
-    for step in range(num_merges):
-        stats = {}
-        for chunk_ids in ids:
-            get_stats(chunk_ids, stats)
-        if not stats:
-            break
-        pair = max(stats, key=stats.get)  # ties: the first pair in dict order = first in the text
-        ids = [merge(chunk_ids, pair, 256 + step) for chunk_ids in ids]
-        merges.append((pair, stats[pair]))
-    return merges
-
-
 def train_fast(chunk_counts: dict[bytes, int], num_merges: int) -> list[tuple[tuple[int, int], int]]:
-    """The same merges as `train_naive`, touching only what each merge changes.
+    """The same merges as `zh.tokenizer.basic.train_naive`, touching only what each merge changes.
 
     Args:
         chunk_counts: Each distinct chunk with its number of occurrences, **in order of first

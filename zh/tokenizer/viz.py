@@ -101,16 +101,17 @@ def draw_merge_trace(text: str, merges: dict[tuple[int, int], int]) -> "Figure":
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from zh.tokenizer.train import merge
+    from zh.tokenizer.basic import merge, token_bytes
 
     if not isinstance(text, str):
         raise TypeError(f"draw_merge_trace draws a str, got {type(text).__name__}")
-    vocab = {i: bytes([i]) for i in range(256)}
+    known = set(range(256))
     order = sorted(merges.items(), key=lambda item: item[1])
     for (a, b), new in order:
-        if a not in vocab or b not in vocab:
+        if a not in known or b not in known:
             raise ValueError(f"merge {(a, b)} -> {new} uses an id that no earlier merge made")
-        vocab[new] = vocab[a] + vocab[b]
+        known.add(new)
+    vocab = token_bytes(merges)
     ids, rows = list(text.encode("utf-8")), []
     rows.append((ids, None))
     for pair, new in order:
