@@ -1,6 +1,8 @@
 """The training loop of Karpathy's makemore lectures: minibatch stochastic gradient descent on ``(X, Y)`` examples.
 
-Page: [makemore / MLP](../makemore/mlp.md) derives it step by step.
+Page: [makemore / MLP](../makemore/mlp.md) derives it step by step. The pages keep this loop, written
+out as they derive it (``p -= lr * grad``), because the manual-backprop page feeds it gradients
+written by hand; the commands train with AdamW through `zh.train.train`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from zh.nn import eval_mode
 
 
 def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -20,13 +21,6 @@ def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch
         p.grad = None
     loss.backward()
     return [p.grad for p in params]
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """The model's mean cross-entropy loss over all of ``(X, Y)``, without gradients."""
-    with eval_mode(model):
-        return model(X, Y)[1].item()
 
 
 def sgd(
