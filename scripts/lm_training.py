@@ -42,7 +42,7 @@ def main(prog: str, function: Callable, argv=None) -> int:
                           interrupted=lambda: "the checkpoint (if any) holds the last evaluation's state")
 
 
-def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
+def parse_args(prog: str, doc: str, presets: dict, quick: dict, default: str, argv=None,
                extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """``--preset``, an option for every number of a preset, and the rest; ``--quick`` replaces the preset's sizes
     by ``quick`` (and needs ``--out-dir``); ``extra(parser)`` adds a script's own options.
@@ -50,7 +50,7 @@ def parse_args(doc: str, presets: dict, quick: dict, default: str, argv=None,
     Raises:
         CLIError: the device is not there, or ``--checkpoint`` would replace a file without ``--overwrite``.
     """
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser = cli.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     add = parser.add_argument
     add("--preset", choices=sorted(presets), default=default)
     for name in presets[default]:  # every setting can be overridden
@@ -174,7 +174,8 @@ def run(kind: type[nn.Module], config, args, procs, splits: dict, batch: Callabl
         if args.checkpoint is not None:
             training.save_checkpoint(args.checkpoint, model, optimizer, at, format=FORMAT, config=asdict(config),
                                      history=history, seconds=elapsed(),
-                                     generators={k: g.get_state() for k, g in generators.items()})
+                                     generators={k: g.get_state() for k, g in generators.items()},
+                                     args={k: v for k, v in vars(args).items() if not isinstance(v, Path)})
 
     def evaluate(at: int) -> None:
         result = estimate_loss(model, splits, batch, metrics, args.eval_iters, generators["eval"])

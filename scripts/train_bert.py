@@ -54,7 +54,7 @@ def main(argv=None) -> dict | None:
     Raises:
         CLIError: bad input, found before any work (`lm_training.parse_args`), or a run that diverged.
     """
-    args = lm.parse_args(__doc__, PRESETS, QUICK, "best", argv)
+    args = lm.parse_args("train_bert.py", __doc__, PRESETS, QUICK, "best", argv)
     wall_start = time.perf_counter()
     torch.set_num_threads(args.threads)
     procs = DataParallel(args)

@@ -74,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     def extra(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--sample-chars", type=cli.COUNT, default=500, help="length of the final sample")
 
-    return lm.parse_args(__doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra)
+    return lm.parse_args("train_gpt.py", __doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra)
 
 
 def shakespeare_splits(device="cpu") -> tuple[list[str], torch.Tensor, torch.Tensor]:

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from zh.models.activations import ParameterAverage, calibrate_batchnorm, mlp, train
+from zh.models.activations import mlp, train
+from zh.train import ParameterAverage, calibrate_batchnorm
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
 from script_loader import load_script
@@ -162,7 +163,7 @@ def test_parameter_average_is_the_mean_of_the_iterates_after_start():
     average = ParameterAverage(layers.parameters(), start=6)
 
     def on_step(lr, params, grads):
-        average(lr, params, grads)
+        average.update()
         seen.append([p.detach().clone() for p in params])
 
     train(layers, X, Y, 10, batch_size=16, lr=0.1, generator=g, on_step=on_step)

@@ -28,6 +28,14 @@ class CLIError(Exception):
 
 # --- option checks --------------------------------------------------------------------------------
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (no usage) and exit status 2, as the commands' own."""
+
+    def error(self, message: str):
+        """Print ``prog: error: message`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 class Rule:
     """An argparse ``type=`` that parses a number and refuses one outside its range, in argparse's words:
     ``argument --max-steps: must be a whole number of at least 1, got 0`` (exit status 2).

@@ -171,9 +171,9 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
     try:  # the config's own checks, e.g. n_embd not divisible by n_head
         data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
         config = MODELS[model_type].config(**ckpt["config"]) if ckpt else MODELS[model_type].make_config(data, given)
+        model = MODELS[model_type].build(config)
     except (TypeError, ValueError) as exc:
         raise CLIError(f"the {model_type!r} model cannot be built with these options: {exc}") from None
-    model = MODELS[model_type].build(config)
     if ckpt is not None:
         training.restore(ckpt_path, ckpt, model)
     if not MODELS[model_type].fixed_context and max(map(len, items)) + 1 > config.block_size:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import torch.nn as nn
 
+from zh.cli import option_name
+
 from zh.models.bigram import Bigram, BigramConfig
 from zh.models.gpt import GPT, GPTConfig
 from zh.models.mlp import MLP, MLPConfig
@@ -53,7 +55,8 @@ class ModelType:
         settings = {f.name for f in dataclasses.fields(self.config)} - set(self.from_data)
         foreign = sorted(set(given or {}) - settings)
         if foreign:
-            raise ValueError(f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not among its settings")
+            raise ValueError(f"{', '.join(map(option_name, foreign))} {'does' if len(foreign) == 1 else 'do'} not "
+                             f"apply to it")
         return self.config(**{name: data[name] for name in self.from_data}, **{**self.defaults, **(given or {})})
 
     def build(self, config) -> nn.Module:
