@@ -143,7 +143,9 @@ def _tiny_checkpoints(tmp_path, gpt_block=64, bert_block=32):
     torch.manual_seed(0)
     for name, kind, vocab, block in (("gpt", GPT, 65, gpt_block), ("bert", BERT, 66, bert_block)):
         config = GPTConfig(vocab_size=vocab, block_size=block, n_layer=1, n_head=2, n_embd=16)
-        torch.save({"config": asdict(config), "model": kind(config).state_dict()}, tmp_path / f"{name}.pt")
+        model = kind(config)
+        training.save_checkpoint(tmp_path / f"{name}.pt", model, training.configure_optimizer(model, 1e-3, 0.0), 0,
+                                 format=lm_training.FORMAT, config=asdict(config))
     return ["--gpt", str(tmp_path / "gpt.pt"), "--bert", str(tmp_path / "bert.pt"), "--threads", "1",
             "--out-dir", str(tmp_path)]
 

@@ -129,9 +129,9 @@ def test_committed_runs_are_full_runs_of_their_presets():
     """
     runs = json.loads((ROOT / "docs" / "results" / "train_gpt.json").read_text())["runs"]
     assert {"nanogpt-cpu", "best"} <= set(runs)
-    no_dropout, float32 = {"dropout": 0.0}, {"bf16": False, "eval_interval": 250}
+    no_dropout, float32 = {"dropout": 0.0}, {"bf16": False, "eval_every": 250}
     context_128 = {**float32, "block_size": 128, "batch_size": 16}
-    variants = {"best-no-dropout": no_dropout, "best-width-192": {"n_embd": 192, "lr": 2e-3, "min_lr": 2e-4},
+    variants = {"best-no-dropout": no_dropout, "best-width-192": {"n_embd": 192, "learning_rate": 2e-3, "min_lr": 2e-4},
                 "best-float32-no-dropout": {**float32, **no_dropout},
                 "best-float32-no-dropout-context-128": {**context_128, **no_dropout},
                 "best-float32-context-128-attn-dropout-0.1": {**context_128, "attn_dropout": 0.1}}
