@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -68,6 +69,11 @@ ABOVE_ZERO = Rule(float, "a finite number above 0", lambda v: math.isfinite(v) a
 FRACTION = Rule(float, "a number from 0 to 1", lambda v: 0 <= v <= 1)
 SHARE = Rule(float, "a number above 0 and at most 1", lambda v: 0 < v <= 1)
 PROBABILITY = Rule(float, "a number from 0 to below 1", lambda v: 0 <= v < 1)
+
+
+def option(default: object, rule: Rule, help_text: str) -> dataclasses.Field:
+    """A dataclass field that is a command-line option: its default, argparse type (a `Rule`) and help."""
+    return dataclasses.field(default=default, metadata={"type": rule, "help": help_text})
 
 
 def option_name(name: str) -> str:

@@ -1,15 +1,14 @@
 """``python -m zh makemore``: train a character-level model on any one-item-per-line file, and sample it.
 
-Page: [makemore / MLP](../makemore/mlp.md#the-makemore-command) shows it in use;
-[makemore / WaveNet](../makemore/wavenet.md#one-command-for-every-model) explains the model contract.
+Pages: [makemore / MLP](../makemore/mlp.md#the-makemore-command) (in use),
+[makemore / WaveNet](../makemore/wavenet.md#one-command-for-every-model) (the models).
 
     python -m zh makemore names.txt --type wavenet --max-steps 5000  # train, saving out/model.pt
     python -m zh makemore names.txt --resume --max-steps 5000        # continue from the checkpoint
     python -m zh makemore names.txt --sample-only --num-samples 20   # samples, labelled in train / new
 
-Every model is one entry of `zh.models.registry.MODELS`, trained by `zh.train.train`. A checkpoint
-is written only when the validation loss beats the one it records, so a worse run never replaces
-a better model.
+Every model is one entry of `zh.models.registry.MODELS`, trained by `zh.train.train`. A checkpoint is written
+only when the validation loss beats the one it records, so a worse run never replaces a better model.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import argparse
 import copy
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -40,17 +39,15 @@ FORMAT = "zh-makemore-3"  # marks our checkpoints, so any other file is refused 
 class Options:
     """The training options of a run, refused with ``--sample-only``: default, argparse type and help of each."""
 
-    max_steps: int = field(default=10_000, metadata={"type": cli.POSITIVE, "help": "optimisation steps to run"})
-    eval_every: int = field(default=500, metadata={"type": cli.POSITIVE, "help": "steps between evaluations"})
-    batch_size: int = field(default=32, metadata={"type": cli.POSITIVE, "help": "items (e.g. names) per step"})
-    learning_rate: float = field(default=1e-2, metadata={"type": cli.NON_NEGATIVE, "help": "AdamW learning rate"})
-    final_lr_ratio: float = field(default=1.0, metadata={"type": cli.FRACTION, "help": "learning rate at the last "
-                                  "step, as a fraction of --learning-rate, reached by a cosine (1: constant)"})
-    weight_decay: float = field(default=0.01, metadata={"type": cli.NON_NEGATIVE,
-                                "help": "AdamW weight decay of the weight matrices"})
-    average_last: float = field(default=0.0, metadata={"type": cli.FRACTION, "help": "average the weights over this "
-                                "last fraction of the steps (stochastic weight averaging; 0: off); evaluations and "
-                                "the checkpoint then use the average"})
+    max_steps: int = cli.option(10_000, cli.POSITIVE, "optimisation steps to run")
+    eval_every: int = cli.option(500, cli.POSITIVE, "steps between train/val evaluations")
+    batch_size: int = cli.option(32, cli.POSITIVE, "items (e.g. names) per step")
+    learning_rate: float = cli.option(1e-2, cli.NON_NEGATIVE, "AdamW learning rate")
+    final_lr_ratio: float = cli.option(1.0, cli.FRACTION, "learning rate at the last step, as a fraction of "
+                                       "--learning-rate, reached by a cosine (1: constant)")
+    weight_decay: float = cli.option(0.01, cli.NON_NEGATIVE, "AdamW weight decay of the weight matrices")
+    average_last: float = cli.option(0.0, cli.FRACTION, "average the weights over this last fraction of the steps "
+                                     "(stochastic weight averaging; 0: off); evaluations and the checkpoint use it")
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -64,11 +61,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     add("--sample-only", action="store_true", help="only print samples from the checkpoint")
     for f in dataclasses.fields(Options):  # None when not given (see options_of)
         add(option_name(f.name), type=f.metadata["type"], help=f"{f.metadata['help']} (default {f.default})")
-    add("--max-len", type=cli.POSITIVE, default=100, help="the longest item accepted, in characters (default 100): "
-        "every row of a batch is as long as the longest item, so one very long line would slow every step")
+    add("--max-len", type=cli.POSITIVE, default=100, help="the longest item accepted, in characters (default 100)")
     add("--num-samples", type=cli.POSITIVE, default=10, help="samples printed at the end (default 10)")
-    add("--temperature", type=cli.ABOVE_ZERO, default=1.0, help="divides the logits when sampling: below 1 safer, "
-        "above 1 wilder (default 1)")
+    add("--temperature", type=cli.ABOVE_ZERO, default=1.0, help="divides the logits when sampling (default 1)")
     add("--seed", type=cli.COUNT, default=3407, help="seed of the weights, batches and samples (default 3407)")
     add("--threads", type=cli.POSITIVE, default=1, help="torch CPU threads (default 1: these models are small)")
     group = parser.add_argument_group("model options (the model's config; defaults are each model's own)")
@@ -82,11 +77,10 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def options_of(args: argparse.Namespace) -> tuple[Options, dict]:
     """The training options (defaults filled in) and the model options given; `CLIError` for contradictions."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Options) if getattr(args, f.name) is not None}
-    if args.sample_only:
-        if args.resume:
-            raise CLIError("--sample-only and --resume contradict each other: choose one")
-        if given:
-            raise CLIError(f"--sample-only trains nothing; drop {', '.join(map(option_name, given))}")
+    if args.sample_only and args.resume:
+        raise CLIError("--sample-only and --resume contradict each other: choose one")
+    if args.sample_only and given:
+        raise CLIError(f"--sample-only trains nothing; drop {', '.join(map(option_name, given))}")
     if args.work_dir.exists() and not args.work_dir.is_dir():
         raise CLIError(f"--work-dir {args.work_dir} is a file, not a folder; choose a folder for the checkpoint")
     return Options(**given), {name: getattr(args, name) for name in config_fields() if getattr(args, name) is not None}
@@ -98,17 +92,11 @@ def load_items(path: Path, max_len: int) -> list[str]:
         items = read_items(cli.check_file(path, "input file"))
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    long = next((item for item in items if len(item) > max_len), None)
-    if long is not None:
+    if (long := next((item for item in items if len(item) > max_len), None)) is not None:
         number = next(i for i, line in enumerate(read_utf8(path).split("\n"), 1) if line.strip() == long)
         raise CLIError(f"{path}, line {number}: an item of {len(long):,} characters, longer than --max-len "
                        f"{max_len}; shorten the line, or raise --max-len (every step then takes longer)")
     return items
-
-
-def choose_boundary(items: list[str]) -> str:
-    """``"."`` as the start/end token if the data never uses it, else a newline (never inside a line)."""
-    return "." if not any("." in item for item in items) else "\n"
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -122,12 +110,10 @@ def load_checkpoint(path: Path) -> dict:
 
 def describe_checkpoint(path: Path) -> str:
     """What ``path`` holds, in one phrase: nothing, a model (type, step, losses), or a file that is not ours."""
-    if not path.exists():
-        return f"no checkpoint was written ({path} does not exist)"
     try:
         ckpt = load_checkpoint(path)
     except CLIError as exc:
-        return str(exc)
+        return str(exc) if path.exists() else f"no checkpoint was written ({path} does not exist)"
     return (f"{path} holds the {ckpt['type']!r} model of step {ckpt['step']} "
             f"(train loss {ckpt['train_loss']:.4f}, val loss {ckpt['val_loss']:.4f})")
 
@@ -157,8 +143,7 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
         if given:
             raise CLIError(f"the model's shape comes from {ckpt_path}; drop {', '.join(map(option_name, given))}")
         model_type, vocab = ckpt["type"], CharVocab(tuple(ckpt["vocab"]))
-        unknown = sorted(set("".join(items)) - set(vocab.itos[1:]))
-        if unknown:
+        if unknown := sorted(set("".join(items)) - set(vocab.itos[1:])):
             raise CLIError(f"{args.input} has characters the checkpoint's model never saw: {''.join(unknown)!r}; "
                            f"train a new model in another --work-dir")
     else:
@@ -166,7 +151,8 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
             raise CLIError(f"{ckpt_path} already holds a trained {ckpt['type']!r} model (val loss "
                            f"{ckpt['val_loss']:.4f}); pass --resume to continue it, or choose another --work-dir")
         model_type = args.type or DEFAULT_TYPE
-        vocab = CharVocab.from_words(items, boundary=choose_boundary(items))
+        # the start/end token: "." if the data never uses it, else a newline (never inside a line)
+        vocab = CharVocab.from_words(items, boundary="\n" if any("." in item for item in items) else ".")
     torch.manual_seed(args.seed)
     try:  # the config's own checks, e.g. n_embd not divisible by n_head
         data = {"vocab_size": len(vocab), "block_size": max(map(len, items)) + 1}
@@ -182,21 +168,17 @@ def resolve_model(args: argparse.Namespace, given: dict, items: list[str]) -> Se
     return Setup(model_type, config, vocab, model, ckpt, ckpt_path)
 
 
-def train(setup: Setup, options: Options, seed: int, resume: bool, train_items: list[str],
-          val_items: list[str]) -> None:
+def train(setup: Setup, options: Options, seed: int, train_items: list[str], val_items: list[str]) -> None:
     """AdamW on minibatches of items (`zh.train.train`); evaluate every ``eval_every`` steps, save when val improves."""
     model, ckpt, path, o = setup.model, setup.ckpt, setup.ckpt_path, options
-    Xtr, Ytr = build_sequences(train_items, setup.vocab)
-    Xva, Yva = build_sequences(val_items, setup.vocab)
+    (Xtr, Ytr), (Xva, Yva) = build_sequences(train_items, setup.vocab), build_sequences(val_items, setup.vocab)
     optimizer = training.configure_optimizer(model, o.learning_rate, o.weight_decay)
-    if resume:
+    if ckpt is not None:  # --resume
         training.restore(path, ckpt, model, optimizer)
         optimizer.param_groups[0]["weight_decay"] = o.weight_decay  # the command line's, not the checkpoint's
-    best = ckpt["val_loss"] if ckpt is not None else math.inf
-    start = ckpt["step"] if resume else 0
-    average = None
-    if o.average_last:
-        average = training.ParameterAverage(model.parameters(), start=round(o.max_steps * (1 - o.average_last)))
+    best, start = (ckpt["val_loss"], ckpt["step"]) if ckpt is not None else (math.inf, 0)
+    average = training.ParameterAverage(model.parameters(), round(o.max_steps * (1 - o.average_last))) \
+        if o.average_last else None
     print(f"{setup.model_type}: {sum(p.numel() for p in model.parameters()):,} parameters; {len(setup.vocab)} "
           f"characters; {len(train_items):,} train / {len(val_items):,} val items")
     g = torch.Generator().manual_seed(seed + start)  # a resumed run draws fresh batches
@@ -212,24 +194,21 @@ def train(setup: Setup, options: Options, seed: int, resume: bool, train_items: 
     def evaluate(step: int) -> None:
         nonlocal best
         evaluated, averaged = model, ""
-        if average is not None and average.count:  # evaluate (and save) the average, on a copy: training goes on
+        if average and average.count:  # evaluate (and save) the average, on a copy: training goes on
             evaluated = copy.deepcopy(model)
             average.apply(evaluated.parameters())
             averaged = f" (weights averaged over the last {average.count:,} steps)"
         train_loss, val_loss = training.split_loss(evaluated, Xtr, Ytr), training.split_loss(evaluated, Xva, Yva)
-        message = f"step {step}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}"
         if val_loss < best:
             best = val_loss
             training.save_checkpoint(path, evaluated, optimizer, step, format=FORMAT, type=setup.model_type,
                                      config=dataclasses.asdict(setup.config), vocab=list(setup.vocab.itos),
                                      train_loss=train_loss, val_loss=val_loss)
-            message += f"; saved {path}"
-        else:
-            message += f"; not saved ({path} has val loss {best:.4f})"
-        tqdm.write(message)
+        tqdm.write(f"step {step}: train loss {train_loss:.4f}, val loss {val_loss:.4f}{averaged}; " +
+                   (f"saved {path}" if best == val_loss else f"not saved ({path} has val loss {best:.4f})"))
 
     end = training.train(model, optimizer, get_batch, start + o.max_steps, step=start, lr_of=lr_of,
-                         eval_every=o.eval_every, evaluate=evaluate, after_step=average and average.update,
+                         eval_every=o.eval_every, evaluate=evaluate, after_step=average.update if average else None,
                          hint=f"{path} still holds the best model so far; try a smaller --learning-rate (this run: "
                               f"{o.learning_rate:g})", progress={"desc": "training"})
     if end % o.eval_every:
@@ -238,9 +217,8 @@ def train(setup: Setup, options: Options, seed: int, resume: bool, train_items: 
 
 def print_samples(setup: Setup, args: argparse.Namespace, train_items: set[str], max_len: int) -> None:
     """``--num-samples`` items from the model, each labelled ``in train`` or ``new``."""
-    g = torch.Generator().manual_seed(args.seed)
-    words = sample_words(setup.model, setup.vocab, args.num_samples, generator=g, max_len=max_len,
-                         temperature=args.temperature, prompt_length=1)
+    words = sample_words(setup.model, setup.vocab, args.num_samples, generator=torch.Generator().manual_seed(args.seed),
+                         max_len=max_len, temperature=args.temperature, prompt_length=1)
     print(f"{args.num_samples} samples ('in train': the word is in the training items; 'new': it is not)")
     for word in words:
         print(f"  {'in train' if word in train_items else 'new':8}  {word if word else '(empty)'}")
@@ -259,18 +237,14 @@ def run(args: argparse.Namespace) -> int:
                            f"out one for validation")
         if options.average_last and any(name.endswith("running_mean") for name, _ in setup.model.named_buffers()):
             raise CLIError(f"--average-last: the {setup.model_type} model has BatchNorm layers, whose running "
-                           "statistics would not match the averaged weights; use it with a model without "
-                           "BatchNorm (e.g. --type transformer)")
+                           "statistics would not match the averaged weights; use another (e.g. --type transformer)")
         cli.prepare_folder(args.work_dir, f"--work-dir {args.work_dir}")
         with cli.exclusive(setup.ckpt_path, "--work-dir"):
-            train(setup, options, args.seed, args.resume, train_items, val_items)
+            train(setup, options, args.seed, train_items, val_items)
     print_samples(setup, args, set(train_items), max_len=2 * max(map(len, items)))
     return 0
 
 
 def run_safely(args: argparse.Namespace) -> int:
-    """``run``, with input errors and Ctrl-C reported as one line instead of a traceback (`zh.cli.run_safely`).
-
-    Returns the exit status: 0 done, 2 bad input, 130 interrupted.
-    """
+    """``run``, with bad input and Ctrl-C as one line (`zh.cli.run_safely`); the exit status (0, 2, 130)."""
     return cli.run_safely("zh makemore", run, args, interrupted=lambda: describe_checkpoint(args.work_dir / "model.pt"))

@@ -1,16 +1,14 @@
-"""Training, once for every model of zh, read as nanoGPT's train.py: optimizer, schedule, loop, checkpoints.
+"""Training, once for every model of zh (nanoGPT's train.py is the model): optimizer, schedule, loop, checkpoints.
 
-`zh makemore`, ``scripts/train_gpt.py`` and ``scripts/train_bert.py`` train through `train`; the
-makemore pages derive the lectures' plain SGD loop by hand (`zh.models.training`). Checkpoints
-have one format: written atomically, read without running code, with the random state, so that a
-resumed run goes on as the uninterrupted one would. `ParameterAverage` and `calibrate_batchnorm`
-are two steps after training ([makemore / WaveNet](../makemore/wavenet.md#two-steps-after-training)).
+`zh makemore`, ``scripts/train_gpt.py`` and ``scripts/train_bert.py`` train through `train` (the makemore pages
+derive the lectures' plain SGD loop by hand: `zh.models.training`). One checkpoint format: written atomically,
+read without running code, with the random state. `ParameterAverage` and `calibrate_batchnorm` are two steps
+after training ([makemore / WaveNet](../makemore/wavenet.md#two-steps-after-training)).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -38,11 +36,9 @@ def configure_optimizer(model: nn.Module, learning_rate: float, weight_decay: fl
 
 def lr_at(step: int, learning_rate: float, min_lr: float | None = None, warmup: int = 0, max_steps: int = 1,
           progress: float | None = None) -> float:
-    """Linear warm-up to ``learning_rate`` over ``warmup`` steps, then a cosine down to ``min_lr`` at ``max_steps``.
-
-    ``min_lr=None`` keeps the rate constant. ``progress`` (0 to 1), when given, replaces the fraction
-    of the steps after the warm-up done: a run with a wall-clock budget passes the fraction of it used.
-    """
+    """Linear warm-up to ``learning_rate`` over ``warmup`` steps, then a cosine down to ``min_lr`` at ``max_steps``
+    (``min_lr=None``: constant). ``progress`` (0 to 1) replaces the fraction of the steps after the warm-up done:
+    a run with a wall-clock budget passes the fraction of it used."""
     if step < warmup:
         return learning_rate * (step + 1) / warmup
     if min_lr is None:
@@ -52,25 +48,22 @@ def lr_at(step: int, learning_rate: float, min_lr: float | None = None, warmup: 
     return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (learning_rate - min_lr)
 
 
-def train(model: nn.Module, optimizer: torch.optim.Optimizer, get_batch: Callable[[], tuple], max_steps: int, *,
-          step: int = 0, lr_of: Callable[[int], float | None] | None = None, loss_of: Callable | None = None,
+def train(model: nn.Module, optimizer: torch.optim.Optimizer, get_batch: Callable[[], tuple], max_steps: int,
+          lr_of: Callable[[int], float | None], *, step: int = 0, loss_of: Callable | None = None,
           grad_clip: float | None = None, eval_every: int = 0, evaluate: Callable[[int], None] | None = None,
           after_step: Callable[[], None] | None = None, hint: str = "try a smaller learning rate",
           progress: dict | None = None) -> int:
-    """Take optimizer steps from ``step`` up to ``max_steps``; returns the step reached.
-
-    A step: the learning rate ``lr_of(step)`` (``None`` ends the run, e.g. a time budget spent), a
-    batch ``get_batch()``, its loss ``loss_of(x, y)`` (default ``model(x, y)[1]``; a DDP wrapper goes
-    here; not finite: `CLIError` with ``hint``), the update (gradients clipped to ``grad_clip``),
-    ``after_step()``, and ``evaluate(step)`` every ``eval_every`` steps (the caller evaluates the
-    end, and the start if it wants a row for step 0). ``progress``: tqdm's options for the bar.
-    """
+    """Take optimizer steps from ``step`` up to ``max_steps``; returns the step reached. A step: the learning rate
+    ``lr_of(step)`` (``None`` ends the run: a time budget spent), a batch ``get_batch()``, its loss ``loss_of(x, y)``
+    (default ``model(x, y)[1]``; a DDP wrapper goes here; not finite: `CLIError` with ``hint``), the update
+    (gradients clipped to ``grad_clip``), ``after_step()``, and ``evaluate(step)`` every ``eval_every`` steps (the
+    caller evaluates the end, and the start if it wants). ``progress``: tqdm's options for the bar."""
     loss_of = loss_of or (lambda x, y: model(x, y)[1])
     model.train()
     # closed however the loop ends, so that an error or Ctrl-C is printed on a line of its own
-    with tqdm(**{"total": max_steps, "initial": step, "unit": "step", "file": sys.stderr, **(progress or {})}) as bar:
+    with tqdm(**{"total": max_steps, "initial": step, "unit": "step", **(progress or {})}) as bar:  # (on stderr)
         while step < max_steps:
-            lr = lr_of(step) if lr_of is not None else optimizer.param_groups[0]["lr"]
+            lr = lr_of(step)
             if lr is None:
                 break
             for group in optimizer.param_groups:
@@ -95,10 +88,8 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, get_batch: Callabl
 
 @torch.no_grad()
 def split_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, rows: int = 512) -> float:
-    """The mean cross-entropy per scored target over all of ``(X, Y)``, in eval mode, ``rows`` rows at a time.
-
-    ``model(X)`` returns the logits, or a tuple that starts with them; targets equal to `IGNORE` are not scored.
-    """
+    """The mean cross-entropy per target (`IGNORE` not scored) over all of ``(X, Y)``, in eval mode, ``rows`` rows
+    at a time; ``model(X)`` returns the logits, or a tuple that starts with them."""
     total, count = 0.0, 0
     with eval_mode(model):
         for i in range(0, len(X), rows):
@@ -114,9 +105,8 @@ CHECKPOINT_FIELDS = {"format": str, "config": dict, "model": dict, "optimizer": 
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, **extra) -> None:
-    """Weights, optimizer state, ``step``, torch's random state (and the GPU's) and ``extra`` (which names the
-    ``format`` and ``config``), written atomically (`zh.cli.save_atomic`); only tensors, numbers, strings, lists
-    and dicts, so ``weights_only=True`` reads it back."""
+    """Weights, optimizer state, ``step``, torch's random state and ``extra`` (``format``, ``config``...) written
+    atomically (`zh.cli.save_atomic`): tensors, numbers, strings, lists and dicts, so ``weights_only=True`` reads it."""
     rng = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_initialized():
         rng["cuda"] = torch.cuda.get_rng_state()  # the current GPU's: dropout on it draws from there
@@ -125,12 +115,8 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def load_checkpoint(path: Path, format: str, what: str) -> dict:
-    """A checkpoint of ``format`` written by `save_checkpoint`, read without running code.
-
-    Raises:
-        CLIError: missing, unreadable, of another format (the message calls it ``what``), or damaged
-            (a field of `CHECKPOINT_FIELDS` missing or of the wrong type).
-    """
+    """A checkpoint of ``format`` (`save_checkpoint`); `CLIError` if it is missing, unreadable, of another format (the
+    message calls it ``what``) or damaged (a field of `CHECKPOINT_FIELDS` missing or of the wrong type)."""
     state = cli.load_file(path, what)
     if not isinstance(state, dict) or state.get("format") != format:
         raise CLIError(f"{path} is not {what} (of this version of zh)")
@@ -142,11 +128,7 @@ def load_checkpoint(path: Path, format: str, what: str) -> dict:
 
 
 def restore(path: Path, state: dict, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
-    """Put a checkpoint's weights, optimizer state and random state back (``path`` names it in the error).
-
-    Raises:
-        CLIError: they do not fit ``model`` and ``optimizer``.
-    """
+    """Put a checkpoint's weights back, and with ``optimizer`` its state and the random state; `CLIError` if unfit."""
     try:
         model.load_state_dict(state["model"])
         if optimizer is not None:
@@ -167,11 +149,8 @@ class ParameterAverage:
     average lies nearer its middle than any one of them. Call `update` after each step; after
     training, `apply` puts the average into the parameters. BatchNorm's running statistics were
     measured for the last iterates, not for their average: recompute them with
-    `calibrate_batchnorm` before evaluating.
-
-    Args:
-        params: The tensors being trained (``model.parameters()``).
-        start: Steps to skip before averaging (e.g. the steps before the learning rate is lowered).
+    `calibrate_batchnorm` before evaluating. ``params``: the tensors being trained; ``start``: steps
+    to skip before averaging (e.g. the steps before the learning rate is lowered).
     """
 
     def __init__(self, params: list[torch.Tensor], start: int):
@@ -209,10 +188,7 @@ def calibrate_batchnorm(model, X: torch.Tensor) -> None:
     estimating, as the part-3 lecture does by hand. The pass goes layer by layer in eval mode,
     so each BatchNorm sees its input as it will be at test time: normalised by the calibrated
     layers before it. The variance stored is the unbiased one, the running buffers' convention.
-
-    Args:
-        model: A `zh.nn.layers.Sequential`; its BatchNorm layers' running statistics are overwritten.
-        X: The inputs to compute the statistics on, usually the whole training split.
+    ``model`` is a `zh.nn.layers.Sequential`; ``X``, usually the whole training split.
     """
     with eval_mode(model):
         x = X
