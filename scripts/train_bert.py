@@ -25,7 +25,7 @@ import results
 import torch
 from data_parallel import DataParallel
 
-from zh.data import shakespeare_splits
+from zh.data import random_windows, shakespeare_splits
 from zh.models.bert import BERT, GPTConfig, mask_tokens, masked_char_scores
 
 # the GPT's best CPU shape (scripts/train_gpt.py --preset best), on windows of 32 characters (how it was chosen:
@@ -63,11 +63,9 @@ def main(argv=None) -> dict | None:
     chars, train, val = shakespeare_splits()
     train, val = train.to(args.device), val.to(args.device)
     mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
-    config = lm.build_config(GPTConfig, {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}},
-                             {"train": train, "val": val}, args.block_size)
 
     def batch(data: torch.Tensor, generator: torch.Generator):
-        windows = lm.random_windows(data, args.batch_size, args.block_size, generator)
+        windows = random_windows(data, args.batch_size, args.block_size, generator)
         return mask_tokens(windows, mask_id, args.mask_prob, generator)
 
     def metrics(model: BERT, x: torch.Tensor, y: torch.Tensor) -> dict:
@@ -75,8 +73,9 @@ def main(argv=None) -> dict | None:
         chosen = y != -1
         return {"loss": loss.item(), "acc": (logits.argmax(-1) == y)[chosen].float().mean().item()}
 
-    model, history, train_seconds, finished = lm.run(BERT, config, args, procs, {"train": train, "val": val}, batch,
-                                                     metrics, "BERT")
+    fields = {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}}
+    model, history, train_seconds, finished = lm.run(BERT, GPTConfig, fields, args.block_size, args, procs,
+                                                     {"train": train, "val": val}, batch, metrics)
     procs.finish(model, args.checkpoint)
     if args.no_results or not procs.master or not finished:
         return None

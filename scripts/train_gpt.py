@@ -30,6 +30,7 @@ import torch
 from data_parallel import DataParallel
 
 from zh import cli
+from zh.data import random_windows
 from zh.data import shakespeare_splits as zh_shakespeare_splits
 from zh.models.gpt import GPT, GPTConfig, attention_maps
 from zh.train import split_loss
@@ -86,7 +87,7 @@ def shakespeare_splits(device="cpu") -> tuple[list[str], torch.Tensor, torch.Ten
 
 def get_batch(data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator):
     """``batch_size`` random windows of ``block_size + 1`` characters: inputs and next-character targets."""
-    windows = lm.random_windows(data, batch_size, block_size + 1, generator)
+    windows = random_windows(data, batch_size, block_size + 1, generator)
     return windows[:, :-1], windows[:, 1:]
 
 
@@ -114,19 +115,17 @@ def main(argv=None) -> dict | None:
     load_start = [round(x, 2) for x in os.getloadavg()]
 
     chars, train, val = shakespeare_splits(args.device)
-    config = lm.build_config(GPTConfig, {"vocab_size": len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS}},
-                             {"train": train, "val": val}, args.block_size + 1)
-
     def batch(data: torch.Tensor, generator: torch.Generator):
         return get_batch(data, args.batch_size, args.block_size, generator)
 
-    model, history, train_seconds, finished = lm.run(GPT, config, args, procs, {"train": train, "val": val}, batch,
-                                                     loss_metrics, "GPT")
+    fields = {"vocab_size": len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS}}
+    model, history, train_seconds, finished = lm.run(GPT, GPTConfig, fields, args.block_size + 1, args, procs,
+                                                     {"train": train, "val": val}, batch, loss_metrics)
     procs.finish(model, args.checkpoint)
 
     out = None
     if procs.master and finished and not args.no_results:
-        val_full = split_loss(model, *whole_windows(val, config.block_size), rows=64)
+        val_full = split_loss(model, *whole_windows(val, model.config.block_size), rows=64)
         prompt = torch.tensor([[chars.index("\n")]], device=args.device)
         ids = model.generate(prompt, args.sample_chars, generator=torch.Generator(args.device).manual_seed(42))
         sample = "".join(chars[i] for i in ids[0].tolist())

@@ -189,6 +189,13 @@ def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str]
     return chars, data[:n], data[n:]
 
 
+def random_windows(data: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """``(batch_size, length)``: windows of the text ``data`` (ids) starting at random places (the GPT and BERT
+    scripts' batches)."""
+    start = torch.randint(len(data) - length + 1, (batch_size,), generator=generator)
+    return data.unfold(0, length, 1)[start.to(data.device)]  # a view of the text: no copy
+
+
 def _check_word_list(function: str, words) -> None:
     # one string would be taken, character by character, for a list of one-letter words
     if isinstance(words, str):

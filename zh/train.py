@@ -1,9 +1,7 @@
 """Training, once for every model of zh (nanoGPT's train.py is the model): optimizer, schedule, loop, checkpoints.
 
-`zh makemore`, ``scripts/train_gpt.py`` and ``scripts/train_bert.py`` train through `train` (the makemore pages
-derive the lectures' plain SGD loop by hand: `zh.models.training`). One checkpoint format: written atomically,
-read without running code, with the random state. `ParameterAverage` and `calibrate_batchnorm` are two steps
-after training ([makemore / WaveNet](../makemore/wavenet.md#two-steps-after-training)).
+`zh makemore` and ``scripts/train_{gpt,bert}.py`` train through `train` (the makemore pages derive the lectures'
+SGD loop by hand: `zh.models.training`). `ParameterAverage` and `calibrate_batchnorm` are two steps after training.
 """
 
 from __future__ import annotations
@@ -37,8 +35,7 @@ def configure_optimizer(model: nn.Module, learning_rate: float, weight_decay: fl
 def lr_at(step: int, learning_rate: float, min_lr: float | None = None, warmup: int = 0, max_steps: int = 1,
           progress: float | None = None) -> float:
     """Linear warm-up to ``learning_rate`` over ``warmup`` steps, then a cosine down to ``min_lr`` at ``max_steps``
-    (``min_lr=None``: constant). ``progress`` (0 to 1) replaces the fraction of the steps after the warm-up done:
-    a run with a wall-clock budget passes the fraction of it used."""
+    (``min_lr=None``: constant); ``progress`` (0 to 1), if given, replaces the fraction of the decay done."""
     if step < warmup:
         return learning_rate * (step + 1) / warmup
     if min_lr is None:
@@ -60,16 +57,14 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, get_batch: Callabl
     caller evaluates the end, and the start if it wants). ``progress``: tqdm's options for the bar."""
     loss_of = loss_of or (lambda x, y: model(x, y)[1])
     model.train()
-    # closed however the loop ends, so that an error or Ctrl-C is printed on a line of its own
-    with tqdm(**{"total": max_steps, "initial": step, "unit": "step", **(progress or {})}) as bar:  # (on stderr)
+    # on stderr, closed however the loop ends, so that an error or Ctrl-C is printed on a line of its own
+    with tqdm(**{"total": max_steps, "initial": step, "unit": "step", **(progress or {})}) as bar:
         while step < max_steps:
-            lr = lr_of(step)
-            if lr is None:
+            if (lr := lr_of(step)) is None:
                 break
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = get_batch()
-            loss = loss_of(x, y)
+            loss = loss_of(*get_batch())
             cli.check_loss(loss.item(), step + 1, hint)  # (waits for the step on a GPU: a diverging run stops now)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -100,6 +95,16 @@ def split_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, rows: int = 5
     return total / count
 
 
+@torch.no_grad()
+def estimate_loss(model: nn.Module, splits: dict, get_batch: Callable, metrics: Callable, eval_iters: int) -> dict:
+    """nanoGPT's estimate: means of ``metrics(model, *get_batch(data))`` (a dict) over ``eval_iters`` random batches
+    of each split, in eval mode; split ``s`` reports its ``"loss"`` as ``s``, another key as ``s_key``."""
+    with eval_mode(model):
+        rows = {s: [metrics(model, *get_batch(data)) for _ in range(eval_iters)] for s, data in splits.items()}
+    return {s if key == "loss" else f"{s}_{key}": sum(r[key] for r in rows[s]) / eval_iters
+            for s in rows for key in rows[s][0]}
+
+
 #: What every checkpoint holds (its program adds more), with the type each is checked against on reading.
 CHECKPOINT_FIELDS = {"format": str, "config": dict, "model": dict, "optimizer": dict, "step": int, "rng": dict}
 
@@ -107,11 +112,9 @@ CHECKPOINT_FIELDS = {"format": str, "config": dict, "model": dict, "optimizer": 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, **extra) -> None:
     """Weights, optimizer state, ``step``, torch's random state and ``extra`` (``format``, ``config``...) written
     atomically (`zh.cli.save_atomic`): tensors, numbers, strings, lists and dicts, so ``weights_only=True`` reads it."""
-    rng = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_initialized():
-        rng["cuda"] = torch.cuda.get_rng_state()  # the current GPU's: dropout on it draws from there
+    gpu = {"cuda": torch.cuda.get_rng_state()} if torch.cuda.is_initialized() else {}  # dropout on a GPU draws there
     cli.save_atomic(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                           "rng": rng, **extra})
+                           "rng": {"cpu": torch.get_rng_state(), **gpu}, **extra})
 
 
 def load_checkpoint(path: Path, format: str, what: str) -> dict:
@@ -146,11 +149,10 @@ class ParameterAverage:
 
     Izmailov et al. (2018), *Averaging Weights Leads to Wider Optima and Better Generalization*:
     at a constant learning rate SGD's iterates keep moving around a region of low loss, and their
-    average lies nearer its middle than any one of them. Call `update` after each step; after
-    training, `apply` puts the average into the parameters. BatchNorm's running statistics were
-    measured for the last iterates, not for their average: recompute them with
-    `calibrate_batchnorm` before evaluating. ``params``: the tensors being trained; ``start``: steps
-    to skip before averaging (e.g. the steps before the learning rate is lowered).
+    average lies nearer its middle than any one of them. Call `update` after each step, skipping
+    the first ``start`` (e.g. those before the learning rate is lowered); `apply` puts the average
+    into ``params``. BatchNorm's running statistics were measured for the last iterates, not for
+    their average: recompute them with `calibrate_batchnorm` before evaluating.
     """
 
     def __init__(self, params: list[torch.Tensor], start: int):
@@ -182,13 +184,11 @@ class ParameterAverage:
 def calibrate_batchnorm(model, X: torch.Tensor) -> None:
     """Set every ``BatchNorm1d``'s running statistics to those of its input over all of ``X`` (in place).
 
-    During training the running buffers follow the last few batches (with momentum 0.1, mostly
-    the last ten batches of 32 examples), a noisy estimate of each channel's mean and variance.
-    After training, one pass over the whole training set gives the statistics the buffers were
-    estimating, as the part-3 lecture does by hand. The pass goes layer by layer in eval mode,
-    so each BatchNorm sees its input as it will be at test time: normalised by the calibrated
-    layers before it. The variance stored is the unbiased one, the running buffers' convention.
-    ``model`` is a `zh.nn.layers.Sequential`; ``X``, usually the whole training split.
+    During training the running buffers follow the last ten or so batches (momentum 0.1): a noisy
+    estimate of each channel's mean and variance. One pass over the whole training split ``X``, as
+    the part-3 lecture does by hand, gives what they estimate. It goes layer by layer in eval mode,
+    so each BatchNorm sees its input as at test time, normalised by the calibrated layers before it,
+    and it stores the unbiased variance, the buffers' convention. ``model``: a `zh.nn.layers.Sequential`.
     """
     with eval_mode(model):
         x = X
