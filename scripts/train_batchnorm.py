@@ -37,7 +37,7 @@ def main(argv=None) -> dict:
         g = torch.Generator().manual_seed(2147483647)
         model = mlp(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g, **config)
         t0 = time.time()
-        log = train(model, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g)
+        log = train(model, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, generator=g)
         rows[name] = {
             "initial_loss": log["loss"][0],
             "train": split_loss(model, Xtr, Ytr),

@@ -32,7 +32,7 @@ def main(argv=None) -> dict:
         # exercise 4 of the lecture: 200 hidden
         params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)
         t0 = time.time()
-        train(params, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g, manual=manual)
+        train(params, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, generator=g, manual=manual)
         stats = calibrate(params, Xtr)
         rows[name] = {
             "train": split_loss(params, Xtr, Ytr, stats),

@@ -41,7 +41,7 @@ def run(name: str, steps: int) -> dict:
     model = MLP(config, generator=torch.Generator().manual_seed(2147483647))
     decay_at = steps // 2  # the lecture: lr 0.1, then 0.01 for the second half
     start = time.perf_counter()
-    losses = train_sgd(model, Xtr, Ytr, steps, batch_size=32, lr=lambda i: 0.1 if i < decay_at else 0.01,
+    losses = train_sgd(model, Xtr, Ytr, steps, batch_size=32, learning_rate=lambda i: 0.1 if i < decay_at else 0.01,
                        generator=torch.Generator().manual_seed(42))
     seconds = time.perf_counter() - start
     every = max(1, steps // 200)  # keep 200 points of the curve: mean minibatch loss per window

@@ -44,8 +44,8 @@ def run_stage(stage: str, steps: int) -> dict:
     model = WaveNet(config, generator=g, batchnorm=batchnorm)
     load_start, t0 = os.getloadavg()[0], time.time()
     average = ParameterAverage(model.layers.parameters(), start=int(0.75 * steps))  # after the decay
-    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, lr=0.1, decay_at=0.75, generator=g, progress=stage,
-                on_step=lambda lr, params, grads: average.update())
+    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, decay_at=0.75, generator=g,
+                progress=stage, on_step=lambda lr, params, grads: average.update())
     span = max(1, steps // CURVE_POINTS)
     losses = torch.tensor(log["loss"][: steps // span * span])
     running = {"train": split_loss(model.layers, Xtr, Ytr), "val": split_loss(model.layers, Xva, Yva)}

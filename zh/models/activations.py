@@ -86,7 +86,7 @@ def mlp(
 
 
 def train(
-    model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any
+    model: Sequential, X: torch.Tensor, Y: torch.Tensor, max_steps: int, diagnostics: bool = False, **kwargs: Any
 ) -> dict:
     """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
@@ -94,10 +94,10 @@ def train(
         model: The network (trained in place).
         X: Contexts, shape ``(N, block_size)``.
         Y: Next characters, shape ``(N,)``.
-        steps: Number of updates.
+        max_steps: Number of updates.
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
-        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the lecture's step decay),
+        **kwargs: ``batch_size``, ``learning_rate``, ``decay_at`` (default 0.5: the lecture's step decay),
             ``generator``, ``on_step`` (replaced by the recorder when ``diagnostics``), as for
             `zh.models.training.sgd`.
 
@@ -122,7 +122,7 @@ def train(
     kwargs.setdefault("decay_at", 0.5)
     if diagnostics:
         kwargs["on_step"] = record
-    lossi = sgd(params, grads_of, X, Y, steps, **kwargs)
+    lossi = sgd(params, grads_of, X, Y, max_steps, **kwargs)
     return {"loss": lossi, "ud": ud}
 
 
