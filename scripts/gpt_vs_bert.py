@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from train_gpt import ATTENTION_TEXT
 
 from zh import cli
+from zh import train as training
 from zh.cli import CLIError
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
@@ -44,7 +45,7 @@ def load(kind, path: Path, option: str):
     Raises:
         CLIError: the file is not a checkpoint of that kind of model (``option`` names it).
     """
-    state = lm.load_checkpoint(path)  # (the GPT's or BERT's: both scripts write this format)
+    state = training.load_checkpoint(path, lm.FORMAT, lm.CHECKPOINT)  # the GPT's or BERT's: one format
     try:
         model = kind(GPTConfig(**state["config"]))
         model.load_state_dict(state["model"])
@@ -53,7 +54,7 @@ def load(kind, path: Path, option: str):
                        f"checkpoint?)") from None
     history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
     return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"],
-                          "batch_size": state.get("args", {}).get("batch_size")}
+                          "batch_size": state.get("batch_size")}
 
 
 def categories(y: torch.Tensor, prev: torch.Tensor, chars: list[str]) -> dict[str, torch.Tensor]:

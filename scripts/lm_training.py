@@ -1,5 +1,4 @@
-"""What train_gpt.py and train_bert.py share: the command line of presets (`parse_args`) and the run (`run`), which
-trains with `zh.train.train`. Their data parallelism is in data_parallel.py, their result tables in results.py."""
+"""What train_gpt.py and train_bert.py share: presets (`parse_args`), the run (`run`, by `zh.train.train`)."""
 
 from __future__ import annotations
 
@@ -66,24 +65,14 @@ def parse_args(prog: str, doc: str, presets: dict, quick: dict, default: str, ar
     if args.resume and args.overwrite:
         parser.error("--resume and --overwrite contradict each other: continue the run, or start over")
     args.device = str(cli.check_device(args.device))
-    if args.checkpoint is not None and args.checkpoint.exists() and not (args.resume or args.overwrite):
-        raise CLIError(f"{args.checkpoint} already exists; pass --resume to continue its run, --overwrite to "
-                       f"start over, or choose another --checkpoint")
     if args.checkpoint is not None:
-        if args.resume or args.checkpoint.exists():
-            load_checkpoint(args.checkpoint)  # --overwrite replaces a run of ours, never another file
+        if args.checkpoint.exists() and not (args.resume or args.overwrite):
+            raise CLIError(f"{args.checkpoint} already exists; pass --resume to continue its run, --overwrite to "
+                           f"start over, or choose another --checkpoint")
+        if args.resume or args.checkpoint.exists():  # --overwrite replaces a run of ours, never another file
+            training.load_checkpoint(args.checkpoint, FORMAT, CHECKPOINT)
         cli.prepare_folder(args.checkpoint.parent, f"--checkpoint {args.checkpoint}")
     return args
-
-
-def load_checkpoint(path: Path, config=None) -> dict:
-    """A checkpoint of these scripts (`zh.train.load_checkpoint`); with ``config``, one of that model shape."""
-    state = training.load_checkpoint(path, FORMAT, CHECKPOINT)
-    if differ := [f"{k}: checkpoint {state['config'].get(k)!r}, now {v!r}" for k, v in asdict(config).items()
-                  if state["config"].get(k) != v] if config is not None else []:
-        raise CLIError(f"{path} holds a model of another configuration ({'; '.join(differ)}); resume with "
-                       f"the same settings, or start a new run with another --checkpoint")
-    return state
 
 
 def run(kind: type[nn.Module], config_class: type, fields: dict, window: int, args, procs, splits: dict,
@@ -104,22 +93,25 @@ def run(kind: type[nn.Module], config_class: type, fields: dict, window: int, ar
     generators = {name: torch.Generator().manual_seed(args.seed + i) for i, name in enumerate(("batch", "eval"))}
     step, history, spent, budget_spent = 0, [], 0.0, False
     if args.resume:
-        state = load_checkpoint(args.checkpoint, config)
+        state = training.load_checkpoint(args.checkpoint, FORMAT, CHECKPOINT)
+        if differ := [f"{k}: checkpoint {state['config'].get(k)!r}, now {v!r}" for k, v in asdict(config).items()
+                      if state["config"].get(k) != v]:
+            raise CLIError(f"{args.checkpoint} holds a model of another configuration ({'; '.join(differ)}); resume "
+                           f"with the same settings, or start a new run with another --checkpoint")
         training.restore(args.checkpoint, state, model, optimizer)
         for k, g in generators.items():
             g.set_state(state["generators"][k])
         step, history, spent = state["step"], list(state["history"]), float(state["seconds"])
     procs.wrap(model)
-    start = time.perf_counter()
+    start = time.perf_counter() - spent  # the training time adds up over the sessions of a resumed run
 
     def elapsed() -> float:
-        return time.perf_counter() - start + spent
+        return time.perf_counter() - start
 
     def save(at: int) -> None:
         if args.checkpoint is not None:
             training.save_checkpoint(args.checkpoint, model, optimizer, at, format=FORMAT, config=asdict(config),
-                                     history=history, seconds=elapsed(), args={k: v for k, v in vars(args).items()
-                                                                               if not isinstance(v, Path)},
+                                     history=history, seconds=elapsed(), batch_size=args.batch_size,
                                      generators={k: g.get_state() for k, g in generators.items()})
 
     def evaluate(at: int) -> None:
@@ -132,14 +124,12 @@ def run(kind: type[nn.Module], config_class: type, fields: dict, window: int, ar
 
     def lr_of(at: int) -> float | None:
         nonlocal budget_spent
-        progress = None
-        if args.time_budget is not None:
-            progress = procs.rank0_seconds(elapsed()) / args.time_budget
-            budget_spent = progress >= 1
-            if budget_spent:
-                return None
-            progress = max(progress, (at - args.warmup) / max(1, args.max_steps - args.warmup))  # whichever ends first
-        return training.lr_at(at, args.learning_rate, args.min_lr, args.warmup, args.max_steps, progress)
+        if args.time_budget is None:
+            return training.lr_at(at, args.learning_rate, args.min_lr, args.warmup, args.max_steps)
+        used = procs.rank0_seconds(elapsed()) / args.time_budget  # rank 0's clock, so that all processes stop together
+        budget_spent, steps_done = used >= 1, (at - args.warmup) / max(1, args.max_steps - args.warmup)
+        return None if budget_spent else training.lr_at(  # the cosine follows the budget or the steps, the further
+            at, args.learning_rate, args.min_lr, args.warmup, args.max_steps, max(used, steps_done))
 
     master_saves = procs.master and args.checkpoint is not None
     with cli.exclusive(args.checkpoint, "--checkpoint") if master_saves else contextlib.nullcontext():
