@@ -15,10 +15,9 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+import browser_hooks
 
-import browser_hooks  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # Run in a fresh interpreter: torch and numpy cannot be imported, as in Pyodide.
 BLOCK = """
