@@ -1,7 +1,7 @@
 """Training, once for every model of zh (nanoGPT's train.py is the model): optimizer, schedule, loop, checkpoints.
 
-`zh makemore` and ``scripts/train_{gpt,bert}.py`` train through `train` (the makemore pages derive the lectures'
-SGD loop by hand: `zh.models.training`). `ParameterAverage` and `calibrate_batchnorm` are two steps after training.
+`zh makemore` and ``scripts/train_{gpt,bert}.py`` train through `train`; the lectures' loop is `zh.models.training`.
+Page: [makemore / WaveNet](../makemore/wavenet.md#two-steps-after-training) (`ParameterAverage`, `calibrate_batchnorm`).
 """
 
 from __future__ import annotations
