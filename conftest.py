@@ -1,12 +1,9 @@
 """pytest configuration: collect every docs/**/*.md page as a test module through sybil."""
 
 import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-sys.path.insert(0, str(Path(__file__).parent / "tools"))
+os.environ.setdefault("MPLBACKEND", "Agg")  # before anything imports matplotlib
 
-from sybil_pages import sybil  # noqa: E402
+from sybil_pages import sybil  # noqa: E402  (tools/ is on sys.path: [tool.pytest.ini_options] pythonpath)
 
 pytest_collect_file = sybil.pytest()

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+from zh.cuda import report
+from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES
+from zh.cuda.runtime import GPUUnavailableError, driver, function
 
-from zh.cuda import report  # noqa: E402
-from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES  # noqa: E402
-from zh.cuda.runtime import GPUUnavailableError, driver, function  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 NAME = "bench_cuda"
 TUNED = "warptiling (tuned)"  # rung 7 with the fastest of TUNING_CANDIDATES at 4096² (or the largest size below)

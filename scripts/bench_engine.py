@@ -20,16 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from micrograd import nn as micrograd_nn
+from micrograd.engine import Value as MicrogradValue
+from results import write
 
-from micrograd import nn as micrograd_nn  # noqa: E402
-from micrograd.engine import Value as MicrogradValue  # noqa: E402
-from results import write  # noqa: E402
-
-from zh import cli  # noqa: E402
-from zh.data import make_moons  # noqa: E402
-from zh.engine import Value  # noqa: E402
-from zh.nn import MLP, train  # noqa: E402
+from zh import cli
+from zh.data import make_moons
+from zh.engine import Value
+from zh.nn import MLP, train
 
 
 def models(seed: int = 1337):

@@ -21,15 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+import results
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
-
 from zh import cli
-
 from zh.models.gpt import GPT, GPTConfig
 
 TRAIN_SHAPE = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)  # nanoGPT's CPU shape
@@ -124,11 +121,11 @@ def bench_generation(config: GPTConfig, new_tokens: int, repeats: int) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=cli.POSITIVE, default=2)
+    parser.add_argument("--repeats", type=cli.POSITIVE, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for the tests")
     parser.add_argument("--out-dir", type=Path, default=None)
-    args = cli.parse_args(parser, argv, {"threads": cli.POSITIVE, "repeats": cli.POSITIVE})
+    args = parser.parse_args(argv)
     if args.quick and args.out_dir is None:
         parser.error("--quick needs --out-dir: its numbers must not replace the full run's in docs/results")
     torch.set_num_threads(args.threads)

@@ -26,14 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import results
 
-import results  # noqa: E402
-
-from zh import cli  # noqa: E402
-from zh.data import load_shakespeare  # noqa: E402
-from zh.tokenizer import (  # noqa: E402
+from zh import cli
+from zh.data import load_shakespeare
+from zh.tokenizer import (
     GPT4_SPECIAL_TOKENS,
     GPT4_SPLIT_PATTERN,
     GPT4Tokenizer,
@@ -194,10 +191,10 @@ def table(train_rows: list[dict], encode_rows: list[dict], n_bytes: int, repeats
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 20 kB slice, small vocabularies, one repeat")
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=cli.POSITIVE, default=10)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
     parser.add_argument("--encoding-only", action="store_true", help="time encoding only, print, write nothing")
-    args = cli.parse_args(parser, argv, {"repeats": cli.POSITIVE})
+    args = parser.parse_args(argv)
     text = load_shakespeare()
     sizes, repeats = [512, 4096], args.repeats
     if args.quick:

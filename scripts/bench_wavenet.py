@@ -21,17 +21,14 @@ import sys
 import time
 from pathlib import Path
 
+import results
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
 
 from zh import cli
 from zh.data import CharVocab, load_names, split_words
 from zh.models.sequence import IGNORE, build_sequences
 from zh.models.wavenet import WaveNet, WaveNetConfig
-
 
 #: the two ways WaveNet.convolve computes a convolution
 VIAS = {"conv1d": "`F.conv1d`", "matmul": "the Linear on shifted copies"}

@@ -9,13 +9,10 @@ Each cubin is compiled exactly as pycuda's SourceModule would compile it. On the
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from zh.cuda.matmul import variants  # noqa: E402
-from zh.cuda.runtime import compile_cubin, cubin_name  # noqa: E402
+from zh.cuda.matmul import variants
+from zh.cuda.runtime import compile_cubin, cubin_name
 
 
 def main(argv=None) -> list[Path]:

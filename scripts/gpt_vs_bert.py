@@ -22,15 +22,14 @@ import html
 import sys
 from pathlib import Path
 
+import lm_training as lm
+import results
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lm_training as lm  # noqa: E402
-import results  # noqa: E402
-from train_gpt import ATTENTION_TEXT  # noqa: E402
+from train_gpt import ATTENTION_TEXT
 
 from zh import cli
+from zh import train as training
 from zh.cli import CLIError
 from zh.data import shakespeare_splits
 from zh.models.bert import BERT, BertConfig, fill_masks, iterative_unmask, mask_tokens, masked_char_scores
@@ -46,7 +45,7 @@ def load(kind, path: Path, option: str):
     Raises:
         CLIError: the file is not a checkpoint of that kind of model (``option`` names it).
     """
-    state = lm.load_checkpoint(path)
+    state = training.load_checkpoint(path, lm.FORMAT, lm.CHECKPOINT)  # the GPT's or BERT's: one format
     try:
         model = kind((BertConfig if kind is BERT else GPTConfig)(**state["config"]))
         model.load_state_dict(state["model"])
@@ -55,7 +54,7 @@ def load(kind, path: Path, option: str):
                        f"checkpoint?)") from None
     history = state.get("history") or [{"step": state.get("step", 0), "seconds": 0.0}]
     return model.eval(), {"step": history[-1]["step"], "seconds": history[-1]["seconds"],
-                          "batch_size": state.get("args", {}).get("batch_size")}
+                          "batch_size": state.get("batch_size")}
 
 
 def categories(y: torch.Tensor, prev: torch.Tensor, chars: list[str]) -> dict[str, torch.Tensor]:
@@ -178,10 +177,10 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpt", type=Path, required=True, help="checkpoint of scripts/train_gpt.py")
     parser.add_argument("--bert", type=Path, required=True, help="checkpoint of scripts/train_bert.py")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=cli.POSITIVE, default=2)
+    parser.add_argument("--seed", type=cli.COUNT, default=0)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = cli.parse_args(parser, argv, {"threads": cli.POSITIVE, "seed": cli.COUNT})
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     chars, _, val = shakespeare_splits()
     (gpt, gpt_trained), (bert, bert_trained) = load(GPT, args.gpt, "--gpt"), load(BERT, args.bert, "--bert")

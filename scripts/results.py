@@ -12,7 +12,9 @@ import json
 import os
 import platform
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 
@@ -67,3 +69,41 @@ def write(name: str, data: dict, table: str, device: str | None = None, out_dir:
     )
     (out_dir / f"{name}.md").write_text(table.rstrip() + footer)
     return out_dir / f"{name}.json"
+
+
+def record_run(script: str, args, model, history: list, settings: dict, measured: dict,
+               columns: list[tuple[str, str, Callable[[dict], str]]]) -> dict:
+    """Add this run to ``docs/results/<script>.json`` under ``args.name`` and rewrite ``<script>.md``.
+
+    The runs of other presets are kept. ``measured`` holds the script's own figures (timings,
+    whole-split losses...); ``columns`` are the table's columns between the steps and the load
+    average, each ``(header, alignment, how a run fills it)``.
+    """
+    out_dir = Path(args.out_dir or RESULTS)
+    path = out_dir / f"{script}.json"
+    runs = json.loads(path.read_text())["runs"] if path.is_file() else {}
+    runs[args.name] = {
+        "preset": args.preset, "quick": args.quick, "config": asdict(model.config), "params": model.num_params(),
+        "settings": settings, "threads": args.threads, "device": args.device,
+        "steps": history[-1]["step"], "train": history[-1]["train"], "val": history[-1]["val"],
+        **measured, "loadavg_end": [round(x, 2) for x in os.getloadavg()], "environment": environment(),
+        "history": history,
+    }
+    write_runs(script, runs, columns, out_dir)
+    return runs[args.name]
+
+
+def write_runs(script: str, runs: dict, columns: list[tuple[str, str, Callable[[dict], str]]],
+               out_dir: Path | None = None) -> None:
+    """Write ``runs`` (name -> record of `record_run`) to ``<script>.json`` and their table to ``<script>.md``."""
+    headers = ["run", "parameters", "layers/heads/width", "context", "batch", "steps",
+               *(header for header, _, _ in columns), "load average (1 min) start → end", "measured"]
+    aligns = ["---", "---:", "---", "---:", "---:", "---:", *(align for _, align, _ in columns), "---", "---"]
+    rows = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligns) + "|"]
+    for name, r in runs.items():
+        c = r["config"]
+        cells = [name, f"{r['params']:,}", f"{c['n_layer']}/{c['n_head']}/{c['n_embd']}", str(c["block_size"]),
+                 str(r["settings"]["batch_size"]), f"{r['steps']:,}", *(fill(r) for _, _, fill in columns),
+                 f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]}", r["environment"]["date"]]
+        rows.append("| " + " | ".join(cells) + " |")
+    write(script, {"runs": runs}, "\n".join(rows), out_dir=out_dir)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
+import results
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
-from training_run import names_splits, parse_args  # noqa: E402
+from training_run import names_splits, parse_args
 
 from zh import cli
-from zh.models.activations import mlp, split_loss, train
+from zh.models.activations import mlp, train
+from zh.train import split_loss
 
 #: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 3), for comparison only.
 REFERENCE = {"naive": (2.1245, 2.1682), "batchnorm": (2.0674, 2.1057)}
@@ -32,14 +30,14 @@ RUNS = {
 
 def main(argv=None) -> dict:
     args = parse_args(__doc__, argv)
-    steps = args.steps
+    steps = args.max_steps
     vocab, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=3)
     rows = {}
     for name, config in RUNS.items():
         g = torch.Generator().manual_seed(2147483647)
         model = mlp(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g, **config)
         t0 = time.time()
-        log = train(model, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g)
+        log = train(model, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, generator=g)
         rows[name] = {
             "initial_loss": log["loss"][0],
             "train": split_loss(model, Xtr, Ytr),

@@ -7,7 +7,7 @@
 The same split and characters as scripts/train_gpt.py (first 90% train, last 10% validation), plus
 one id for ``[MASK]``. Each step draws random windows of ``block_size`` characters and masks them
 with `zh.models.bert.mask_tokens` (15% chosen; 80% [MASK], 10% random, 10% kept); the loss is on
-the chosen characters only. Every ``--eval-interval`` steps the loss and masked-character accuracy
+the chosen characters only. Every ``--eval-every`` steps the loss and masked-character accuracy
 are estimated on ``--eval-iters`` random batches; at the end every validation character is masked
 once and scored (`zh.models.bert.masked_char_scores`). ``--checkpoint`` saves the model, optimizer
 and random state there (every evaluation and at the end); ``--resume`` continues from it. The run
@@ -16,32 +16,29 @@ is recorded in ``docs/results/train_bert.{json,md}`` under its preset's name.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from pathlib import Path
 
+import lm_training as lm
+import results
 import torch
+from data_parallel import DataParallel
 
-from zh import cli
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lm_training as lm  # noqa: E402
-
-from zh.data import shakespeare_splits
+from zh.data import random_windows, shakespeare_splits
 from zh.models.bert import BERT, BertConfig, mask_tokens, masked_char_scores
 
-# the GPT's best CPU shape (scripts/train_gpt.py --preset best), on windows of 32 characters: in 750-step
-# trials (2 processes, 4,096 characters a step) windows of 128 / 64 / 32 reached val loss 2.62 / 2.08 / 1.62.
-# Over 128 positions the attention starts out spread thin and the model first sits at the unigram loss.
+# the GPT's best CPU shape (scripts/train_gpt.py --preset best), on windows of 32 characters (how it was chosen:
+# docs/results/train_gpt_presets.md)
 PRESETS = {
-    "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=32, batch_size=128, max_iters=1_000_000,
-                 lr=3e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
-                 dropout=0.0, mask_prob=0.15, eval_interval=150, eval_iters=8, time_budget=840.0),
+    "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=32, batch_size=128, max_steps=1_000_000,
+                 learning_rate=3e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
+                 dropout=0.0, mask_prob=0.15, eval_every=150, eval_iters=8, time_budget=840.0),
 }
-QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=20, warmup=5,
-             eval_interval=10, eval_iters=2, time_budget=None)
+QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_steps=20, warmup=5,
+             eval_every=10, eval_iters=2, time_budget=None)
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
-# the table's columns (scripts/lm_training.py: write_runs) between the steps and the load average
+# the table's columns (scripts/results.py: write_runs) between the steps and the load average
 COLUMNS = [
     ("train loss", "---:", lambda r: f"{r['train']:.4f}"),
     ("val loss", "---:", lambda r: f"{r['val']:.4f}"),
@@ -57,22 +54,18 @@ def main(argv=None) -> dict | None:
     Raises:
         CLIError: bad input, found before any work (`lm_training.parse_args`), or a run that diverged.
     """
-    args = lm.parse_args(__doc__, PRESETS, QUICK, "best", argv, rules={"mask_prob": cli.SHARE})
+    args = lm.parse_args("train_bert.py", __doc__, PRESETS, QUICK, "best", argv)
     wall_start = time.perf_counter()
     torch.set_num_threads(args.threads)
-    procs = lm.DataParallel(args)
-    load_start = lm.loadavg()
+    procs = DataParallel(args)
+    load_start = [round(x, 2) for x in os.getloadavg()]
 
     chars, train, val = shakespeare_splits()
     train, val = train.to(args.device), val.to(args.device)
     mask_id = len(chars)  # the characters are 0 .. len(chars) - 1; one more id for [MASK]
-    config = lm.build_config(BertConfig, {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}},
-                             {"train": train, "val": val}, args.block_size)
-    model, optimizer, generators, step, history, seconds = lm.start_run(BERT, config, args)
-    procs.wrap(model)
 
     def batch(data: torch.Tensor, generator: torch.Generator):
-        windows = lm.random_windows(data, args.batch_size, args.block_size, generator)
+        windows = random_windows(data, args.batch_size, args.block_size, generator)
         return mask_tokens(windows, mask_id, args.mask_prob, generator)
 
     def metrics(model: BERT, x: torch.Tensor, y: torch.Tensor) -> dict:
@@ -80,10 +73,9 @@ def main(argv=None) -> dict | None:
         chosen = y != -1
         return {"loss": loss.item(), "acc": (logits.argmax(-1) == y)[chosen].float().mean().item()}
 
-    history, train_seconds, finished = lm.train(
-        model, optimizer, args, train, {"train": train, "val": val}, batch, metrics, generators, step, history,
-        loss_of=procs.loss_of, master=procs.master, desc=f"BERT {model.num_params():,} params",
-        shared_clock=procs.clock(), seconds=seconds)
+    fields = {"vocab_size": len(chars) + 1, **{k: getattr(args, k) for k in MODEL_FIELDS}}
+    model, history, train_seconds, finished = lm.run(BERT, BertConfig, fields, args.block_size, args, procs,
+                                                     {"train": train, "val": val}, batch, metrics)
     procs.finish(model, args.checkpoint)
     if args.no_results or not procs.master or not finished:
         return None
@@ -99,7 +91,7 @@ def record(args, model: BERT, history, train_seconds, wall_seconds, val_loss, va
                 "val_full": round(val_loss, 4), "val_full_acc": round(val_acc, 4),
                 "train_seconds": round(train_seconds, 1), "wall_seconds": round(wall_seconds, 1),
                 "loadavg_start": load_start}
-    return lm.record_run("train_bert", args, model, history, settings, measured, COLUMNS)
+    return results.record_run("train_bert", args, model, history, settings, measured, COLUMNS)
 
 
 if __name__ == "__main__":

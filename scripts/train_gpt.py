@@ -6,7 +6,7 @@
     torchrun --standalone --nproc_per_node=2 scripts/train_gpt.py ...   # the same, data-parallel (DDP)
 
 The split is the first 90% of the characters for training, the last 10% for validation. Every
-``--eval-interval`` steps the train and validation losses are estimated on ``--eval-iters`` random
+``--eval-every`` steps the train and validation losses are estimated on ``--eval-iters`` random
 batches; at the end the validation loss is also computed exactly, over the whole validation text.
 ``--checkpoint`` saves the model, optimizer and random state there (every evaluation and at the
 end); ``--resume`` continues from it. The run is recorded in ``docs/results/train_gpt.{json,md}``
@@ -20,45 +20,39 @@ Under ``torchrun`` each of the N processes takes its own 1/N of every global bat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from pathlib import Path
 
+import lm_training as lm
+import results
 import torch
+from data_parallel import DataParallel
 
 from zh import cli
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lm_training as lm  # noqa: E402
-from lm_training import lr_at  # noqa: E402,F401  (the schedule, tested through this script)
-
+from zh.data import random_windows
 from zh.data import shakespeare_splits as zh_shakespeare_splits
 from zh.models.gpt import GPT, GPTConfig, attention_maps
-from zh.nn import eval_mode
+from zh.train import split_loss
 
 TRAIN_CHARS, VAL_CHARS = 1_003_854, 111_540  # the 90/10 split of tiny shakespeare's 1,115,394 characters
 
-# nanoGPT's CPU recipe for shakespeare-char, and the best one measured here for 15 min on 2 cores
+# nanoGPT's CPU recipe for shakespeare-char, and the best one measured here for 15 min on 2 cores (how it was
+# chosen: docs/results/train_gpt_runs.md)
 PRESETS = {
-    "nanogpt-cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000,
-                        lr=1e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
-                        dropout=0.0, attn_dropout=0.0, eval_interval=250, eval_iters=20, bf16=False),
-    # Chosen by full runs of the budget, each a row of docs/results/train_gpt.md named after what it changed:
-    # lr 3e-3 by 300-step trials of 1e-3 / 2e-3 / 3e-3 (val 2.381 / 2.349 / 2.333); context 256 (2,048 characters a
-    # step, as 16 x 128) beat 128. bfloat16 autocast makes a step ~1.4x faster (the matrix products run on the
-    # CPU's AMX units) and an evaluation (~3 s) every 500 steps leaves more of the budget to training; with the
-    # extra steps the model overfits unless dropout 0.1 is on, and only outside attention: on the attention
-    # weights it costs a third of the steps.
-    "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=256, batch_size=8, max_iters=1_000_000,
-                 lr=3e-3, min_lr=3e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
-                 dropout=0.1, attn_dropout=0.0, eval_interval=500, eval_iters=20, time_budget=840.0, bf16=True),
+    "nanogpt-cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_steps=2000,
+                        learning_rate=1e-3, min_lr=1e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
+                        dropout=0.0, attn_dropout=0.0, eval_every=250, eval_iters=20, bf16=False),
+    "best": dict(n_layer=4, n_head=4, n_embd=128, block_size=256, batch_size=8, max_steps=1_000_000,
+                 learning_rate=3e-3, min_lr=3e-4, warmup=100, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
+                 dropout=0.1, attn_dropout=0.0, eval_every=500, eval_iters=20, time_budget=840.0, bf16=True),
 }
-QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=20, warmup=5,
-             eval_interval=10, eval_iters=2)
+QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, max_steps=20, warmup=5,
+             eval_every=10, eval_iters=2)
 # a line of the validation text whose attention maps the results keep, for the GPT page to draw
 ATTENTION_TEXT = "BAPTISTA:\nGood morrow, neighbour Gremio."
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "attn_dropout")
-# the table's columns (scripts/lm_training.py: write_runs) between the steps and the load average
+# the table's columns (scripts/results.py: write_runs) between the steps and the load average
 COLUMNS = [
     ("dropout", "---", lambda r: dropout_cell(r["config"])),
     ("matmuls", "---", lambda r: "bfloat16" if r["settings"].get("bf16") else "float32"),
@@ -79,9 +73,9 @@ def dropout_cell(config: dict) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     """The command line of scripts/lm_training.py, plus ``--sample-chars``."""
     def extra(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--sample-chars", type=int, default=500, help="length of the sample written at the end")
+        parser.add_argument("--sample-chars", type=cli.COUNT, default=500, help="length of the final sample")
 
-    return lm.parse_args(__doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra, {"sample_chars": cli.COUNT})
+    return lm.parse_args("train_gpt.py", __doc__, PRESETS, QUICK, "nanogpt-cpu", argv, extra)
 
 
 def shakespeare_splits(device="cpu") -> tuple[list[str], torch.Tensor, torch.Tensor]:
@@ -93,7 +87,7 @@ def shakespeare_splits(device="cpu") -> tuple[list[str], torch.Tensor, torch.Ten
 
 def get_batch(data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator):
     """``batch_size`` random windows of ``block_size + 1`` characters: inputs and next-character targets."""
-    windows = lm.random_windows(data, batch_size, block_size + 1, generator)
+    windows = random_windows(data, batch_size, block_size + 1, generator)
     return windows[:, :-1], windows[:, 1:]
 
 
@@ -102,17 +96,10 @@ def loss_metrics(model: GPT, x: torch.Tensor, y: torch.Tensor) -> dict:
     return {"loss": model(x, y)[1].item()}
 
 
-@torch.no_grad()
-def full_loss(model: GPT, data: torch.Tensor, block_size: int, batch_size: int = 64) -> float:
-    """Mean loss over all of ``data`` cut into consecutive windows of ``block_size`` (each character predicted once)."""
+def whole_windows(data: torch.Tensor, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``data`` cut into consecutive windows of ``block_size`` and their next characters (each predicted once)."""
     n = (len(data) - 1) // block_size
-    x = data[: n * block_size].view(n, block_size)
-    y = data[1: n * block_size + 1].view(n, block_size)
-    total = 0.0
-    with eval_mode(model):
-        for i in range(0, n, batch_size):
-            total += model(x[i:i + batch_size], y[i:i + batch_size])[1].item() * len(x[i:i + batch_size])
-    return total / n
+    return data[: n * block_size].view(n, block_size), data[1: n * block_size + 1].view(n, block_size)
 
 
 def main(argv=None) -> dict | None:
@@ -124,28 +111,21 @@ def main(argv=None) -> dict | None:
     args = parse_args(argv)
     wall_start = time.perf_counter()
     torch.set_num_threads(args.threads)
-    procs = lm.DataParallel(args)
-    master = procs.master
-    load_start = lm.loadavg()
+    procs = DataParallel(args)
+    load_start = [round(x, 2) for x in os.getloadavg()]
 
     chars, train, val = shakespeare_splits(args.device)
-    config = lm.build_config(GPTConfig, {"vocab_size": len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS}},
-                             {"train": train, "val": val}, args.block_size + 1)
-    model, optimizer, generators, step, history, seconds = lm.start_run(GPT, config, args)
-    procs.wrap(model)
-
     def batch(data: torch.Tensor, generator: torch.Generator):
         return get_batch(data, args.batch_size, args.block_size, generator)
 
-    history, train_seconds, finished = lm.train(
-        model, optimizer, args, train, {"train": train, "val": val}, batch, loss_metrics, generators, step, history,
-        loss_of=procs.loss_of, master=master, desc=f"GPT {model.num_params():,} params", shared_clock=procs.clock(),
-        seconds=seconds)
+    fields = {"vocab_size": len(chars), **{k: getattr(args, k) for k in MODEL_FIELDS}}
+    model, history, train_seconds, finished = lm.run(GPT, GPTConfig, fields, args.block_size + 1, args, procs,
+                                                     {"train": train, "val": val}, batch, loss_metrics)
     procs.finish(model, args.checkpoint)
 
     out = None
-    if master and finished and not args.no_results:
-        val_full = full_loss(model, val, config.block_size)
+    if procs.master and finished and not args.no_results:
+        val_full = split_loss(model, *whole_windows(val, model.config.block_size), rows=64)
         prompt = torch.tensor([[chars.index("\n")]], device=args.device)
         ids = model.generate(prompt, args.sample_chars, generator=torch.Generator(args.device).manual_seed(42))
         sample = "".join(chars[i] for i in ids[0].tolist())
@@ -179,7 +159,7 @@ def record(args, model: GPT, history, train_seconds, wall_seconds, val_full, sam
     measured = {"processes": world, "val_full": round(val_full, 4), "train_seconds": round(train_seconds, 1),
                 "wall_seconds": round(wall_seconds, 1), "loadavg_start": load_start, "sample": sample,
                 "attention": maps}
-    return lm.record_run("train_gpt", args, model, history, settings, measured, COLUMNS)
+    return results.record_run("train_gpt", args, model, history, settings, measured, COLUMNS)
 
 
 if __name__ == "__main__":

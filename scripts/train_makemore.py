@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import torch
+from results import RESULTS, environment, write
 
-sys.path.insert(0, str(Path(__file__).parent))
-from results import RESULTS, environment, write  # noqa: E402
-
-
-from zh import cli, makemore  # noqa: E402
-from zh.data import CharVocab, data_path, split_words  # noqa: E402
-from zh.makemore import MODELS, load_checkpoint, mean_loss, read_items  # noqa: E402
-from zh.models.sequence import build_sequences  # noqa: E402
+from zh import cli, makemore
+from zh.data import CharVocab, data_path, read_items, split_words
+from zh.makemore import load_checkpoint
+from zh.models.registry import MODELS
+from zh.models.sequence import build_sequences
+from zh.train import split_loss
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,12 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - start
 
     ckpt = load_checkpoint(work_dir / "model.pt")
-    entry = MODELS[ckpt["model"]]
+    entry = MODELS[ckpt["type"]]
     model = entry.build(entry.config(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    model.load_state_dict(ckpt["model"])
     vocab = CharVocab(tuple(ckpt["vocab"]))
     items = read_items(names)
-    losses = {split: mean_loss(model, *build_sequences(words, vocab))
+    losses = {split: split_loss(model, *build_sequences(words, vocab))
               for split, words in zip(("train", "val", "test"), split_words(items))}
 
     path = args.out_dir / "train_makemore.json"

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
+import results
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
-from training_run import names_splits, parse_args  # noqa: E402
+from training_run import names_splits, parse_args
 
 from zh import cli
 from zh.models.backprop import calibrate, init_params, split_loss, train
@@ -27,7 +24,7 @@ REFERENCE = (2.0705, 2.1099)
 
 def main(argv=None) -> dict:
     args = parse_args(__doc__, argv)
-    steps = args.steps
+    steps = args.max_steps
     vocab, (Xtr, Ytr), (Xva, Yva), _ = names_splits(block_size=3)
     rows = {}
     for name, manual in (("manual gradients", True), ("autograd", False)):
@@ -35,7 +32,7 @@ def main(argv=None) -> dict:
         # exercise 4 of the lecture: 200 hidden
         params = init_params(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g)
         t0 = time.time()
-        train(params, Xtr, Ytr, steps, batch_size=32, lr=0.1, generator=g, manual=manual)
+        train(params, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, generator=g, manual=manual)
         stats = calibrate(params, Xtr)
         rows[name] = {
             "train": split_loss(params, Xtr, Ytr, stats),

@@ -17,15 +17,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
+import results
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
-from training_run import names_splits  # noqa: E402
+from training_run import names_splits
 
 from zh import cli
 from zh.models.mlp import MLP, MLPConfig
-from zh.models.training import evaluate, train_sgd
+from zh.models.training import train_sgd
+from zh.train import split_loss
 
 CONFIGS = {
     "reference": MLPConfig(n_embd=10, n_hidden=200, block_size=3),
@@ -42,7 +41,7 @@ def run(name: str, steps: int) -> dict:
     model = MLP(config, generator=torch.Generator().manual_seed(2147483647))
     decay_at = steps // 2  # the lecture: lr 0.1, then 0.01 for the second half
     start = time.perf_counter()
-    losses = train_sgd(model, Xtr, Ytr, steps, batch_size=32, lr=lambda i: 0.1 if i < decay_at else 0.01,
+    losses = train_sgd(model, Xtr, Ytr, steps, batch_size=32, learning_rate=lambda i: 0.1 if i < decay_at else 0.01,
                        generator=torch.Generator().manual_seed(42))
     seconds = time.perf_counter() - start
     every = max(1, steps // 200)  # keep 200 points of the curve: mean minibatch loss per window
@@ -53,9 +52,9 @@ def run(name: str, steps: int) -> dict:
         "steps": steps,
         "lr_decay_step": decay_at,
         "seconds": round(seconds, 1),
-        "train": round(evaluate(model, Xtr, Ytr), 4),
-        "val": round(evaluate(model, Xva, Yva), 4),
-        "test": round(evaluate(model, Xte, Yte), 4),
+        "train": round(split_loss(model, Xtr, Ytr), 4),
+        "val": round(split_loss(model, Xva, Yva), 4),
+        "test": round(split_loss(model, Xte, Yte), 4),
         "curve_every": every,
         "curve": [round(x, 4) for x in curve],
     }
@@ -65,10 +64,10 @@ def main(argv=None) -> dict:
     """Run both configurations (in parallel processes) and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 steps each, to check that the script works")
-    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--max-steps", type=cli.POSITIVE, default=200_000)
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default docs/results)")
-    args = cli.parse_args(parser, argv, {"steps": cli.POSITIVE})
-    steps = 300 if args.quick else args.steps
+    args = parser.parse_args(argv)
+    steps = 300 if args.quick else args.max_steps
     with ProcessPoolExecutor(max_workers=2) as pool:
         runs = dict(zip(CONFIGS, pool.map(run, CONFIGS, [steps] * len(CONFIGS))))
     rows = [f"| lecture (Karpathy, makemore part 2) | 11,897 | 200,000 | {REFERENCE['train']:.4f} "

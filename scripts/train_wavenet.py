@@ -23,15 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import results
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402
-from training_run import names_splits, parse_args  # noqa: E402
+from training_run import names_splits, parse_args
 
 from zh import cli
-from zh.models.activations import ParameterAverage, calibrate_batchnorm, split_loss, train
+from zh.models.activations import train
 from zh.models.wavenet import STAGES, WaveNet
+from zh.train import ParameterAverage, calibrate_batchnorm, split_loss
 
 NAME = "train_wavenet"
 CURVE_POINTS = 200  # the loss curve: mean minibatch loss over each of this many equal spans of steps
@@ -45,8 +44,8 @@ def run_stage(stage: str, steps: int) -> dict:
     model = WaveNet(config, generator=g, batchnorm=batchnorm)
     load_start, t0 = os.getloadavg()[0], time.time()
     average = ParameterAverage(model.layers.parameters(), start=int(0.75 * steps))  # after the decay
-    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, lr=0.1, decay_at=0.75, generator=g, progress=stage,
-                on_step=average)
+    log = train(model.layers, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, decay_at=0.75, generator=g,
+                progress=stage, on_step=lambda lr, params, grads: average.update())
     span = max(1, steps // CURVE_POINTS)
     losses = torch.tensor(log["loss"][: steps // span * span])
     running = {"train": split_loss(model.layers, Xtr, Ytr), "val": split_loss(model.layers, Xva, Yva)}
@@ -105,7 +104,7 @@ def main(argv=None) -> dict:
     out_dir = Path(args.out_dir or results.RESULTS)
     rows = {}
     for stage in args.stage or STAGES:
-        rows[stage] = run_stage(stage, args.steps)
+        rows[stage] = run_stage(stage, args.max_steps)
         record(stage, rows[stage], out_dir)
         shown = ("parameters", "train", "val", "val_calibrated", "val_averaged", "series", "seconds")
         print(stage, {k: rows[stage][k] for k in shown}, flush=True)

@@ -34,7 +34,10 @@ def makemore(capsys):
 
     def run(*args):
         capsys.readouterr()
-        returncode = main(["makemore", *map(str, args)])
+        try:
+            returncode = main(["makemore", *map(str, args)])
+        except SystemExit as exit_:  # argparse's errors (an option out of its range...)
+            returncode = exit_.code
         out, err = capsys.readouterr()
         return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
 

@@ -6,10 +6,10 @@ two runs in one place, interrupts, the tokenizer, and messages that name interna
 runs are a few steps.
 """
 
+import argparse
 import math
 import os
 import random
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,17 +21,15 @@ from hypothesis import strategies as st
 from script_loader import load_script
 
 from zh import cli
-from zh.cli import CLIError
 from zh.data import MIN_SPLIT_ITEMS, CharVocab, items_of, load_names, shakespeare_splits, split_words
 from zh.engine import Value, dot
-from zh.makemore import MODELS
+from zh.models.registry import MODELS
 from zh.models.gpt import GPT, GPTConfig
 from zh.models.sampling import generate, next_token_probs, sample_words
 from zh.tokenizer import BasicTokenizer, RegexTokenizer
 from zh.tokenizer.fast_encoder import FastEncoder
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import lm_training  # noqa: E402
+import lm_training
 
 train_gpt = load_script("train_gpt")
 QUICK = ["--quick", "--no-results", "--threads", "1"]
@@ -43,7 +41,10 @@ def script(capsys):
 
     def run(prog, function, argv):
         capsys.readouterr()
-        returncode = lm_training.main(prog, function, [*map(str, argv)])
+        try:
+            returncode = lm_training.main(prog, function, [*map(str, argv)])
+        except SystemExit as exit_:  # argparse's errors (an option out of its range...)
+            returncode = exit_.code
         return SimpleNamespace(returncode=returncode, stderr=capsys.readouterr().err)
 
     return run
@@ -79,7 +80,7 @@ def malicious_checkpoint(path: Path, marker: Path) -> Path:
 def test_script_never_replaces_a_file_without_overwrite(tmp_path, script):
     """Overwriting: an existing --checkpoint needs --resume or --overwrite; --overwrite replaces only a checkpoint."""
     ckpt = tmp_path / "c.pt"
-    assert train_gpt.main(QUICK + ["--checkpoint", str(ckpt), "--max-iters", "2"]) is None
+    assert train_gpt.main(QUICK + ["--checkpoint", str(ckpt), "--max-steps", "2"]) is None
     before = ckpt.read_bytes()
     one_line_error(script("train_gpt.py", train_gpt.main, QUICK + ["--checkpoint", ckpt]),
                    "already exists", "--overwrite", prog="train_gpt.py")
@@ -89,7 +90,7 @@ def test_script_never_replaces_a_file_without_overwrite(tmp_path, script):
     one_line_error(script("train_gpt.py", train_gpt.main, QUICK + ["--checkpoint", notes, "--overwrite"]),
                    "notes.txt is not a checkpoint", prog="train_gpt.py")
     assert notes.read_text() == "my notes"
-    train_gpt.main(QUICK + ["--checkpoint", str(ckpt), "--max-iters", "4", "--overwrite"])
+    train_gpt.main(QUICK + ["--checkpoint", str(ckpt), "--max-steps", "4", "--overwrite"])
     assert torch.load(ckpt, weights_only=True)["step"] == 4
 
 
@@ -201,8 +202,8 @@ def test_divergence_stops_at_once_with_what_to_try(makemore, script, tmp_path, n
     one_line_error(makemore(names_file, "--work-dir", tmp_path / "w", "--learning-rate", 1e6, "--max-steps", 50,
                             "--eval-every", 50), "diverged", "--learning-rate")
     assert not (tmp_path / "w" / "model.pt").exists()  # nothing diverged was saved
-    run = script("train_gpt.py", train_gpt.main, QUICK + ["--lr", "1e30", "--warmup", "0"])
-    one_line_error(run, "diverged", "at step 2", "--lr", prog="train_gpt.py")
+    run = script("train_gpt.py", train_gpt.main, QUICK + ["--learning-rate", "1e30", "--warmup", "0"])
+    one_line_error(run, "diverged", "at step 2", "--learning-rate", prog="train_gpt.py")
 
 
 # --- checkpoints ----------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_unreadable_checkpoints_are_one_line(tmp_path, makemore, script, content
 
 def test_saved_checkpoints_load_with_weights_only(tmp_path):
     """Checkpoints: what the scripts save is safe-loadable (tensors, numbers, strings, lists, dicts)."""
-    train_gpt.main(QUICK + ["--checkpoint", str(tmp_path / "c.pt"), "--max-iters", "2", "--dropout", "0.1"])
+    train_gpt.main(QUICK + ["--checkpoint", str(tmp_path / "c.pt"), "--max-steps", "2", "--dropout", "0.1"])
     state = torch.load(tmp_path / "c.pt", weights_only=True)
     assert {"model", "optimizer", "generators", "rng", "history", "seconds"} <= state.keys()
 
@@ -244,12 +245,12 @@ def test_a_damaged_makemore_checkpoint_names_no_internals(makemore, tmp_path, na
     """Messages: weights that do not fit the model once raised torch's error about 'FixedContext'."""
     assert makemore(names_file, "--work-dir", tmp_path, "--type", "bigram", *FEW).returncode == 0
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
-    ckpt["state_dict"] = {"model.W": torch.zeros(2)}
+    ckpt["model"] = {"model.W": torch.zeros(2)}
     torch.save(ckpt, tmp_path / "model.pt")
     run = makemore(names_file, "--work-dir", tmp_path, "--sample-only")
     one_line_error(run, "is damaged")
     assert "FixedContext" not in run.stderr and "state_dict" not in run.stderr
-    for key, value in (("vocab", None), ("model", True), ("step", "7")):  # KeyError: True, and the like
+    for key, value in (("vocab", None), ("type", True), ("step", "7")):  # KeyError: True, and the like
         torch.save({**ckpt, key: value}, tmp_path / "model.pt")
         one_line_error(makemore(names_file, "--work-dir", tmp_path, "--sample-only"), str(tmp_path / "model.pt"))
 
@@ -257,17 +258,17 @@ def test_a_damaged_makemore_checkpoint_names_no_internals(makemore, tmp_path, na
 # --- script options -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("option, value, needle", [
-    ("--stop-at", 0, "--stop-at must be a whole number of at least 1"),  # 0 was taken for "unset"
-    ("--grad-clip", -1, "--grad-clip must be a finite number above 0"),  # a negative clip ascended
-    ("--lr", "nan", "--lr must be a finite number of at least 0"),
-    ("--batch-size", 0, "--batch-size must be"),  # an empty batch "trained" to nan
-    ("--threads", 0, "--threads must be"),
-    ("--eval-interval", 0, "--eval-interval must be"),
-    ("--eval-iters", -1, "--eval-iters must be"),
-    ("--max-iters", 0, "--max-iters must be"),
-    ("--dropout", 1.0, "--dropout must be a number from 0 to below 1"),
-    ("--time-budget", 0, "--time-budget must be"),
-    ("--sample-chars", -1, "--sample-chars must be"),
+    ("--stop-at", 0, "--stop-at: must be a whole number of at least 1"),  # 0 was taken for "unset"
+    ("--grad-clip", -1, "--grad-clip: must be a finite number above 0"),  # a negative clip ascended
+    ("--learning-rate", "nan", "--learning-rate: must be a finite number of at least 0"),
+    ("--batch-size", 0, "--batch-size: must be"),  # an empty batch "trained" to nan
+    ("--threads", 0, "--threads: must be"),
+    ("--eval-every", 0, "--eval-every: must be"),
+    ("--eval-iters", -1, "--eval-iters: must be"),
+    ("--max-steps", 0, "--max-steps: must be"),
+    ("--dropout", 1.0, "--dropout: must be a number from 0 to below 1"),
+    ("--time-budget", 0, "--time-budget: must be"),
+    ("--sample-chars", -1, "--sample-chars: must be"),
     ("--device", "tpu", "--device"),
     ("--n-head", 3, "divisible by n_head"),
     ("--block-size", 200_000, "the val text has only"),
@@ -295,14 +296,14 @@ def test_train_bert_checks_its_mask_probability(script):
     """Script options: train_bert.py's own number (a mask probability of 0 leaves nothing to learn)."""
     train_bert = load_script("train_bert")
     one_line_error(script("train_bert.py", train_bert.main, ["--quick", "--no-results", "--mask-prob", 0]),
-                   "--mask-prob must be a number above 0 and at most 1", prog="train_bert.py")
+                   "--mask-prob: must be a number above 0 and at most 1", prog="train_bert.py")
 
 
 @pytest.mark.parametrize("name, argv", [
     ("bench_gpt", ["--threads", "0", "--quick", "--out-dir", "x"]),
     ("bench_tokenizer", ["--repeats", "0"]),
-    ("train_mlp", ["--steps", "0"]),
-    ("train_batchnorm", ["--steps", "-5"]),
+    ("train_mlp", ["--max-steps", "0"]),
+    ("train_batchnorm", ["--max-steps", "-5"]),
     ("gpt_vs_bert", ["--gpt", "a", "--bert", "b", "--threads", "0"]),
 ])
 def test_other_scripts_check_their_numbers(name, argv, capsys):
@@ -314,19 +315,22 @@ def test_other_scripts_check_their_numbers(name, argv, capsys):
 
 @settings(max_examples=200, deadline=None)
 @given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10)),
-       rule=st.sampled_from(sorted(cli.RULES)))
+       rule=st.sampled_from(["POSITIVE", "COUNT", "NON_NEGATIVE", "ABOVE_ZERO", "FRACTION", "PROBABILITY", "SHARE"]))
 def test_every_rule_refuses_nan_and_says_what_it_wants(value, rule):
     """Script options: a rule accepts a value exactly when the number is in its range (NaN never is)."""
     expected = {
-        cli.POSITIVE: value >= 1, cli.COUNT: value >= 0, cli.NON_NEGATIVE: math.isfinite(value) and value >= 0,
-        cli.ABOVE_ZERO: math.isfinite(value) and value > 0, cli.FRACTION: 0 <= value <= 1,
-        cli.PROBABILITY: 0 <= value < 1, cli.SHARE: 0 < value <= 1,
+        "POSITIVE": value >= 1, "COUNT": value >= 0, "NON_NEGATIVE": math.isfinite(value) and value >= 0,
+        "ABOVE_ZERO": math.isfinite(value) and value > 0, "FRACTION": 0 <= value <= 1,
+        "PROBABILITY": 0 <= value < 1, "SHARE": 0 < value <= 1,
     }[rule]
+    rule = getattr(cli, rule)
+    if rule.kind is int and not isinstance(value, int):
+        return  # an int option parses whole numbers only (argparse refuses "0.5" itself)
     if expected:
-        cli.check_options({"x": value}, {"x": rule})
+        assert rule(str(value)) == value
     else:
-        with pytest.raises(CLIError, match=f"--x must be {rule}, got"):
-            cli.check_options({"x": value}, {"x": rule})
+        with pytest.raises(argparse.ArgumentTypeError, match=f"must be {rule.text}, got"):
+            rule(str(value))
 
 
 # --- silent wrong results -------------------------------------------------------------------------
@@ -416,7 +420,7 @@ def test_ctrl_c_in_a_script_is_one_line_and_130(script, monkeypatch):
     """Interrupts: Ctrl-C during training is one line and exit status 130, as in zh makemore."""
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(lm_training, "_train", interrupted)
+    monkeypatch.setattr(lm_training.training, "train", interrupted)
     run = script("train_gpt.py", train_gpt.main, QUICK)
     bar, _, line = run.stderr.removesuffix("\n").rpartition("\n")
     assert run.returncode == 130 and line.startswith("train_gpt.py: interrupted")

@@ -1,10 +1,7 @@
 """scripts/bench_engine.py --quick: the benchmark still runs, and its checks hold."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import bench_engine  # noqa: E402
 

@@ -30,7 +30,6 @@ import pytest
 from mkdocs.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 from sybil_pages import DOCS, load_record, sybil  # noqa: E402
 

@@ -15,11 +15,10 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import browser_hooks
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_NEURON = ROOT / "docs" / "micrograd" / "neuron.md"
-sys.path.insert(0, str(ROOT / "tools"))
-
-import browser_hooks  # noqa: E402
 
 # Run in a fresh interpreter: torch and numpy cannot be imported, as in Pyodide.
 BLOCK = """

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from zh.__main__ import main
-from zh.makemore import MODELS, load_checkpoint
+from zh.makemore import load_checkpoint
+from zh.models.registry import MODELS
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -45,7 +46,7 @@ def test_train_resume_sample(makemore, tmp_path, names_file, model_type):
     assert "step 40: train loss" in trained.stdout and "val loss" in trained.stdout
     assert "training" in trained.stderr  # the tqdm progress bar
     ckpt = load_checkpoint(work / "model.pt")
-    assert ckpt["model"] == model_type and ckpt["step"] in (20, 40)
+    assert ckpt["type"] == model_type and ckpt["step"] in (20, 40)
 
     resumed = makemore(names_file, "--resume", "--work-dir", work, *FEW)
     assert resumed.returncode == 0, resumed.stderr
@@ -171,7 +172,7 @@ def test_checkpoint_loads_into_the_model(makemore, tmp_path, names_file):
     ckpt = load_checkpoint(work / "model.pt")
     entry = MODELS["mlp"]
     model = entry.build(entry.config(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    model.load_state_dict(ckpt["model"])
     assert model.model.C.shape == (27, 4) and model(torch.zeros(2, 5, dtype=torch.long))[0].shape == (2, 5, 27)
 
 
@@ -185,20 +186,20 @@ def test_model_options_come_from_the_configs(capsys):
 
 
 @pytest.mark.parametrize("option, value, needle", [
-    ("--max-steps", -3, "--max-steps must be a whole number of at least 1"),
+    ("--max-steps", -3, "--max-steps: must be a whole number of at least 1"),
     ("--eval-every", 0, "--eval-every"),
     ("--batch-size", 0, "--batch-size"),
     ("--num-samples", 0, "--num-samples"),
     ("--threads", 0, "--threads"),
-    ("--seed", -1, "--seed must be a whole number of at least 0"),
-    ("--learning-rate", "nan", "--learning-rate must be a finite number of at least 0, got nan"),
+    ("--seed", -1, "--seed: must be a whole number of at least 0"),
+    ("--learning-rate", "nan", "--learning-rate: must be a finite number of at least 0, got nan"),
     ("--learning-rate", -0.1, "--learning-rate"),
     ("--learning-rate", "inf", "--learning-rate"),
     ("--weight-decay", -1, "--weight-decay"),
-    ("--temperature", 0, "--temperature must be a finite number above 0"),
+    ("--temperature", 0, "--temperature: must be a finite number above 0"),
     ("--temperature", "nan", "--temperature"),
     ("--temperature", -1, "--temperature"),
-    ("--n-embd", 0, "--n-embd must be a whole number of at least 1"),
+    ("--n-embd", 0, "--n-embd: must be a whole number of at least 1"),
     ("--n-hidden", -5, "--n-hidden"),
     ("--block-size", 0, "--block-size"),
 ])
@@ -238,17 +239,17 @@ def test_byte_order_mark_is_not_a_character(makemore, tmp_path):
 ])
 def test_interrupt_says_what_the_checkpoint_holds(makemore, tmp_path, names_file, monkeypatch, interrupt_at_call,
                                                   needle):
-    import zh.makemore
+    import zh.train
 
-    calls, real = [], zh.makemore.mean_loss
+    calls, real = [], zh.train.split_loss
 
-    def mean_loss(*args, **kwargs):
+    def split_loss(*args, **kwargs):
         calls.append(1)
         if len(calls) == interrupt_at_call:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(zh.makemore, "mean_loss", mean_loss)
+    monkeypatch.setattr(zh.train, "split_loss", split_loss)
     proc = makemore(names_file, "--type", "bigram", "--work-dir", tmp_path / "w", *FEW)
     assert proc.returncode == 130 and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines()[-1].startswith("zh makemore: interrupted; ") and needle in proc.stderr
@@ -273,12 +274,12 @@ def test_average_last_saves_the_mean_of_the_last_iterates(makemore, tmp_path, na
 
     iterates = []
 
-    class Recording(mm.ParameterAverage):
-        def __call__(self, lr, params, grads):
-            super().__call__(lr, params, grads)
+    class Recording(mm.training.ParameterAverage):
+        def update(self):
+            super().update()
             iterates.append([p.detach().clone() for p in self.params])
 
-    monkeypatch.setattr(mm, "ParameterAverage", Recording)
+    monkeypatch.setattr(mm.training, "ParameterAverage", Recording)
     work = tmp_path / "run"
     run = makemore(names_file, "--type", "transformer", "--work-dir", work, "--n-layer", 1, "--n-embd", 16,
                    "--learning-rate", 3e-3, "--average-last", 0.5, "--max-steps", 40, "--eval-every", 20)
@@ -289,7 +290,7 @@ def test_average_last_saves_the_mean_of_the_last_iterates(makemore, tmp_path, na
     ckpt = load_checkpoint(work / "model.pt")
     assert ckpt["step"] == 40 and len(iterates) == 40
     model = MODELS["transformer"].build(MODELS["transformer"].config(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    model.load_state_dict(ckpt["model"])
     for i, p in enumerate(model.parameters()):
         torch.testing.assert_close(p.detach(), torch.stack([step[i] for step in iterates[20:]]).mean(0))
     assert not torch.equal(next(model.parameters()), iterates[-1][0])  # the average, not the last step

@@ -116,7 +116,7 @@ def test_names_are_stripped_and_blank_lines_skipped(tmp_path):
     f.write_bytes(b"\xef\xbb\xbfemma\r\n  ava \n\n\nbob\n")  # a byte-order mark, CRLF, spaces, blank lines
     assert load_names(f) == ["emma", "ava", "bob"]
     f.write_text("\n  \n")
-    with pytest.raises(ValueError, match="holds no names"):
+    with pytest.raises(ValueError, match="holds no items"):
         load_names(f)
 
 

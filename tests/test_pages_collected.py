@@ -1,10 +1,8 @@
 """Every page is a test module: guard against a configuration that silently collects no page."""
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 from sybil_pages import sybil  # noqa: E402
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 from reader_hooks import SNIPPET_MARKER, tex_to_text  # noqa: E402
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from zh.data import CharVocab, build_dataset
-from zh.makemore import MODELS
+from zh.models.registry import MODELS
 from zh.models.sequence import IGNORE, build_sequences
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia"]

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 from sybil_pages import EXECUTOR, load_record, make_sybil, page_dependencies, page_key, sources_digest  # noqa: E402
 

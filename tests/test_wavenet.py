@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from zh.models.activations import ParameterAverage, calibrate_batchnorm, mlp, train
+from zh.models.activations import mlp, train
+from zh.train import ParameterAverage, calibrate_batchnorm
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
 from script_loader import load_script
@@ -113,7 +114,7 @@ def _trained(name: str):
         bn = PositionwiseBatchNorm1d if name == "positionwise" else BatchNorm1d
         module = WaveNet(WaveNetConfig(n_embd=4, n_hidden=16), generator=g, batchnorm=bn)
         layers = module.layers
-    train(layers, X, Y, 20, batch_size=32, lr=0.1, generator=g)
+    train(layers, X, Y, 20, batch_size=32, learning_rate=0.1, generator=g)
     return layers, module, X
 
 
@@ -162,10 +163,10 @@ def test_parameter_average_is_the_mean_of_the_iterates_after_start():
     average = ParameterAverage(layers.parameters(), start=6)
 
     def on_step(lr, params, grads):
-        average(lr, params, grads)
+        average.update()
         seen.append([p.detach().clone() for p in params])
 
-    train(layers, X, Y, 10, batch_size=16, lr=0.1, generator=g, on_step=on_step)
+    train(layers, X, Y, 10, batch_size=16, learning_rate=0.1, generator=g, on_step=on_step)
     assert average.count == 4
     expected = [torch.stack([step[i] for step in seen[6:]]).mean(0) for i in range(len(seen[0]))]
     average.apply()

@@ -1,9 +1,9 @@
 """``python -m zh`` (or ``zh``): the project's command line; each subcommand lives in its own module."""
 
-import argparse
 import sys
 
 from zh import makemore
+from zh.cli import ArgumentParser
 
 #: subcommand -> module with ``build_parser(parser)`` and ``run_safely(args)``
 COMMANDS = {
@@ -13,7 +13,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line) and run the chosen subcommand."""
-    parser = argparse.ArgumentParser(prog="zh", description="Zero to Hero, executable.")
+    parser = ArgumentParser(prog="zh", description="Zero to Hero, executable.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         module.build_parser(sub.add_parser(name, help=module.__doc__.splitlines()[0]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -28,53 +29,56 @@ class CLIError(Exception):
 
 # --- option checks --------------------------------------------------------------------------------
 
-POSITIVE = "a whole number of at least 1"
-COUNT = "a whole number of at least 0"
-NON_NEGATIVE = "a finite number of at least 0"
-ABOVE_ZERO = "a finite number above 0"
-FRACTION = "a number from 0 to 1"
-SHARE = "a number above 0 and at most 1"
-PROBABILITY = "a number from 0 to below 1"
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (no usage) and exit status 2, as the commands' own."""
 
-#: rule (as the error message states it) -> whether a value follows it. ``x >= 0`` and friends are
-#: False for NaN, so NaN fails every rule.
-RULES: dict[str, Callable] = {
-    POSITIVE: lambda v: v >= 1,
-    COUNT: lambda v: v >= 0,
-    NON_NEGATIVE: lambda v: math.isfinite(v) and v >= 0,
-    ABOVE_ZERO: lambda v: math.isfinite(v) and v > 0,
-    FRACTION: lambda v: 0 <= v <= 1,
-    SHARE: lambda v: 0 < v <= 1,
-    PROBABILITY: lambda v: 0 <= v < 1,
-}
+    def error(self, message: str):
+        """Print ``prog: error: message`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class Rule:
+    """An argparse ``type=`` that parses a number and refuses one outside its range, in argparse's words:
+    ``argument --max-steps: must be a whole number of at least 1, got 0`` (exit status 2).
+
+    Args:
+        kind: ``int`` or ``float``.
+        text: The range, as the message states it.
+        test: Whether a value is in it (``x >= 0`` and friends are False for NaN, so NaN fails every rule).
+    """
+
+    def __init__(self, kind: type, text: str, test: Callable[[float], bool]):
+        self.kind, self.text, self.test = kind, text, test
+        self.__name__ = kind.__name__  # argparse names the type in its own messages
+
+    def __call__(self, text: str) -> int | float:
+        """``text`` as a number of this rule; ``argparse.ArgumentTypeError`` if it is not one."""
+        try:
+            value = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {self.text}, got {text!r}") from None
+        if not self.test(value):
+            raise argparse.ArgumentTypeError(f"must be {self.text}, got {value}")
+        return value
+
+
+POSITIVE = Rule(int, "a whole number of at least 1", lambda v: v >= 1)
+COUNT = Rule(int, "a whole number of at least 0", lambda v: v >= 0)
+NON_NEGATIVE = Rule(float, "a finite number of at least 0", lambda v: math.isfinite(v) and v >= 0)
+ABOVE_ZERO = Rule(float, "a finite number above 0", lambda v: math.isfinite(v) and v > 0)
+FRACTION = Rule(float, "a number from 0 to 1", lambda v: 0 <= v <= 1)
+SHARE = Rule(float, "a number above 0 and at most 1", lambda v: 0 < v <= 1)
+PROBABILITY = Rule(float, "a number from 0 to below 1", lambda v: 0 <= v < 1)
+
+
+def option(default: object, rule: Rule, help_text: str) -> dataclasses.Field:
+    """A dataclass field that is a command-line option: its default, argparse type (a `Rule`) and help."""
+    return dataclasses.field(default=default, metadata={"type": rule, "help": help_text})
 
 
 def option_name(name: str) -> str:
     """The command-line spelling of an attribute name: ``max_steps`` -> ``--max-steps``."""
     return "--" + name.replace("_", "-")
-
-
-def check_options(values: dict, rules: dict[str, str]) -> None:
-    """Refuse the first value that breaks its rule (``name -> rule``, a key of `RULES`); ``None`` is unset.
-
-    Raises:
-        CLIError: naming the option, the rule and the value.
-    """
-    for name, rule in rules.items():
-        value = values.get(name)
-        if value is not None and not RULES[rule](value):
-            raise CLIError(f"{option_name(name)} must be {rule}, got {value}")
-
-
-def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, rules: dict[str, str]) -> argparse.Namespace:
-    """``parser.parse_args(argv)``, then every number checked by its rule (`check_options`): a broken rule
-    is reported as argparse reports its own errors (usage, one error line, exit status 2)."""
-    args = parser.parse_args(argv)
-    try:
-        check_options(vars(args), rules)
-    except CLIError as exc:
-        parser.error(str(exc))
-    return args
 
 
 def check_device(device: str) -> torch.device:

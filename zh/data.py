@@ -145,19 +145,25 @@ def items_of(text: str) -> list[str]:
     return [item for line in text.split("\n") if (item := line.strip())]
 
 
-def load_names(path: str | os.PathLike | None = None) -> list[str]:
-    """The 32,033 names of makemore's ``names.txt``, one per list item.
+def read_items(path: str | os.PathLike) -> list[str]:
+    """The items of a UTF-8 file of one item per line (`read_utf8`, then `items_of`).
 
-    Each line is stripped of surrounding whitespace (a ``\\r`` or a trailing space would
-    otherwise become a character of the vocabulary) and blank lines are skipped.
+    Raises:
+        ValueError: the file is not UTF-8, or holds no items (it is empty or blank).
+    """
+    items = items_of(read_utf8(path))
+    if not items:
+        raise ValueError(f"{path} holds no items: it is empty or blank; put one item (e.g. a name) per line")
+    return items
+
+
+def load_names(path: str | os.PathLike | None = None) -> list[str]:
+    """The 32,033 names of makemore's ``names.txt`` (`read_items`: stripped, blank lines skipped).
 
     Raises:
         ValueError: the file is not UTF-8 (see `read_utf8`) or holds no names.
     """
-    names = items_of(load_text("names.txt", path))
-    if not names:
-        raise ValueError(f"{data_path('names.txt', path)} holds no names (only blank lines, or nothing)")
-    return names
+    return read_items(data_path("names.txt", path))
 
 
 def load_shakespeare(path: str | os.PathLike | None = None) -> str:
@@ -181,6 +187,13 @@ def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str]
     data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
     n = int(0.9 * len(data))
     return chars, data[:n], data[n:]
+
+
+def random_windows(data: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """``(batch_size, length)``: windows of the text ``data`` (ids) starting at random places (the GPT and BERT
+    scripts' batches)."""
+    start = torch.randint(len(data) - length + 1, (batch_size,), generator=generator)
+    return data.unfold(0, length, 1)[start.to(data.device)]  # a view of the text: no copy
 
 
 def _check_word_list(function: str, words) -> None:

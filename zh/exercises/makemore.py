@@ -245,7 +245,7 @@ def _trained_bn_mlp():
 
     model = mlp(27, n_hidden=20, batchnorm=True, generator=torch.Generator().manual_seed(0))
     X, Y = _small_split()
-    train(model, X, Y, steps=5, generator=torch.Generator().manual_seed(1))
+    train(model, X, Y, max_steps=5, generator=torch.Generator().manual_seed(1))
     return model
 
 

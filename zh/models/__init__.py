@@ -14,7 +14,9 @@ Which model lives where, which page derives it, and its ``zh makemore --type``:
   dilated causal convolutions. Page makemore/wavenet.md. ``--type wavenet``.
 - ``zh.models.sequence``: the contract every model of the makemore command follows, and the
   ``FixedContext`` adapter. Page makemore/wavenet.md.
-- ``zh.models.sampling``, ``zh.models.training``: sampling and the training loop, shared by all.
+- ``zh.models.registry``: the models of ``zh makemore``, one entry each. Page makemore/wavenet.md.
+- ``zh.models.sampling``, ``zh.models.training``: sampling, shared by all, and the lectures' SGD loop
+  (the commands train with ``zh.train``).
 
 Four things of the site are called "MLP"; they are:
 

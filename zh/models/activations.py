@@ -5,7 +5,7 @@ Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 ``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
 initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
 scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
-learning rate); ``ParameterAverage`` and ``calibrate_batchnorm`` are two steps after it. The
+learning rate); `zh.train.split_loss` scores it. The
 ``*_histograms`` and ``update_ratio_plot`` functions draw the figures that show whether a network
 is healthy.
 """
@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 
 from zh.models.training import autograd_grads, sgd
-from zh.nn import eval_mode
 from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 #: Kaiming's gain for tanh: the factor that undoes tanh's squashing of unit-variance inputs.
@@ -87,7 +86,7 @@ def mlp(
 
 
 def train(
-    model: Sequential, X: torch.Tensor, Y: torch.Tensor, steps: int, diagnostics: bool = False, **kwargs: Any
+    model: Sequential, X: torch.Tensor, Y: torch.Tensor, max_steps: int, diagnostics: bool = False, **kwargs: Any
 ) -> dict:
     """Train ``model`` on the cross-entropy with `zh.models.training.sgd`, gradients from autograd.
 
@@ -95,12 +94,12 @@ def train(
         model: The network (trained in place).
         X: Contexts, shape ``(N, block_size)``.
         Y: Next characters, shape ``(N,)``.
-        steps: Number of updates.
+        max_steps: Number of updates.
         diagnostics: Keep each layer's output gradient (for :func:`gradient_histograms`) and
             record the update-to-data ratios (for :func:`update_ratio_plot`).
-        **kwargs: ``batch_size``, ``lr``, ``decay_at`` (default 0.5: the lecture's step decay),
-            ``generator``, ``on_step`` (e.g. a `ParameterAverage`; replaced by the recorder when
-            ``diagnostics``), as for `zh.models.training.sgd`.
+        **kwargs: ``batch_size``, ``learning_rate``, ``decay_at`` (default 0.5: the lecture's step decay),
+            ``generator``, ``on_step`` (replaced by the recorder when ``diagnostics``), as for
+            `zh.models.training.sgd`.
 
     Returns:
         ``{"loss": [minibatch loss per step], "ud": [[log10(update std / data std) per parameter] per step]}``
@@ -123,86 +122,8 @@ def train(
     kwargs.setdefault("decay_at", 0.5)
     if diagnostics:
         kwargs["on_step"] = record
-    lossi = sgd(params, grads_of, X, Y, steps, **kwargs)
+    lossi = sgd(params, grads_of, X, Y, max_steps, **kwargs)
     return {"loss": lossi, "ud": ud}
-
-
-@torch.no_grad()
-def split_loss(model: Sequential, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """Mean cross-entropy of ``model`` on a whole split, in eval mode (BatchNorm uses its running statistics)."""
-    with eval_mode(model):
-        return F.cross_entropy(model(X), Y).item()
-
-
-# --8<-- [start:parameter_average]
-class ParameterAverage:
-    """The mean of the parameters over the training steps after ``start``: stochastic weight averaging.
-
-    Izmailov et al. (2018), *Averaging Weights Leads to Wider Optima and Better Generalization*:
-    at a constant learning rate SGD's iterates keep moving around a region of low loss, and their
-    average lies nearer its middle than any one of them. Pass it as ``train``'s ``on_step``; after
-    training, `apply` puts the average into the parameters. BatchNorm's running statistics were
-    measured for the last iterates, not for their average: recompute them with
-    `calibrate_batchnorm` before evaluating.
-
-    Args:
-        params: The tensors being trained (``model.parameters()``).
-        start: Steps to skip before averaging (e.g. the steps before the learning rate is lowered).
-    """
-
-    def __init__(self, params: list[torch.Tensor], start: int):
-        self.params, self.start = params, start
-        self.steps = self.count = 0
-        self.mean = [torch.zeros_like(p) for p in params]
-
-    @torch.no_grad()
-    def __call__(self, lr: float, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
-        """After each update (``sgd``'s ``on_step``): fold the new parameters into the running mean."""
-        self.steps += 1
-        if self.steps > self.start:
-            self.count += 1
-            for mean, p in zip(self.mean, self.params):
-                mean.add_((p - mean) / self.count)  # incremental mean: no sum that grows with the steps
-
-    @torch.no_grad()
-    def apply(self, params: list[torch.Tensor] | None = None) -> None:
-        """Overwrite the parameters with their average (in place); or ``params``, those of a copy of the model."""
-        if self.count == 0:
-            raise ValueError(f"no step after step {self.start} was averaged (ran {self.steps} steps)")
-        for mean, p in zip(self.mean, self.params if params is None else list(params), strict=True):
-            p.copy_(mean)
-# --8<-- [end:parameter_average]
-
-
-# --8<-- [start:calibrate_batchnorm]
-@torch.no_grad()
-def calibrate_batchnorm(model: Sequential, X: torch.Tensor) -> None:
-    """Set every ``BatchNorm1d``'s running statistics to those of its input over all of ``X`` (in place).
-
-    During training the running buffers follow the last few batches (with momentum 0.1, mostly
-    the last ten batches of 32 examples), a noisy estimate of each channel's mean and variance.
-    After training, one pass over the whole training set gives the statistics the buffers were
-    estimating, as the part-3 lecture does by hand. The pass goes layer by layer in eval mode,
-    so each BatchNorm sees its input as it will be at test time: normalised by the calibrated
-    layers before it. The variance stored is the unbiased one, the running buffers' convention.
-
-    Args:
-        model: The network; its BatchNorm layers' ``running_mean`` and ``running_var`` are overwritten.
-        X: The inputs to compute the statistics on, usually the whole training split.
-    """
-    with eval_mode(model):
-        x = X
-        for layer in model.layers:
-            if isinstance(layer, BatchNorm1d):
-                mean, var, m = layer.batch_statistics(x)
-                unbiased_var = var if layer.unbiased else var * m / (m - 1)
-                for name, value in (("running_mean", mean), ("running_var", unbiased_var)):
-                    if getattr(layer, name).shape == value.shape:
-                        getattr(layer, name).copy_(value)  # in place: a module that registered the buffer sees it
-                    else:  # PositionwiseBatchNorm1d: the buffers take the statistics' shape, as its update does
-                        setattr(layer, name, value)
-            x = layer(x)
-# --8<-- [end:calibrate_batchnorm]
 
 
 def tanh_stats(model: Sequential, saturation: float = 0.97) -> list[dict]:

@@ -177,7 +177,8 @@ def calibrate(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.T
 
 
 def train(
-    params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, steps: int, manual: bool = True, **kwargs: Any
+    params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, max_steps: int, manual: bool = True,
+    **kwargs: Any,
 ) -> list[float]:
     """Train with the lecture's loop (`zh.models.training.sgd`); returns the minibatch losses.
 
@@ -185,9 +186,9 @@ def train(
         params: From :func:`init_params`, updated in place.
         X: Training contexts.
         Y: Training targets.
-        steps: Number of updates.
+        max_steps: Number of updates.
         manual: Use :func:`backward`; ``False`` uses torch autograd instead, for comparison.
-        **kwargs: ``batch_size`` (at least 2), ``lr``, ``decay_at`` (default 0.5: the lecture's step
+        **kwargs: ``batch_size`` (at least 2), ``learning_rate``, ``decay_at`` (default 0.5: the lecture's step
             decay), ``generator``, as for ``sgd``.
     """
     if kwargs.get("batch_size", 32) < 2:
@@ -205,7 +206,7 @@ def train(
         return loss, autograd_grads(loss, list(params.values()))
 
     kwargs.setdefault("decay_at", 0.5)
-    return sgd(list(params.values()), grads_of, X, Y, steps, **kwargs)
+    return sgd(list(params.values()), grads_of, X, Y, max_steps, **kwargs)
 
 
 @torch.no_grad()

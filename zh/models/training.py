@@ -1,6 +1,10 @@
 """The training loop of Karpathy's makemore lectures: minibatch stochastic gradient descent on ``(X, Y)`` examples.
 
-Page: [makemore / MLP](../makemore/mlp.md) derives it step by step.
+Page: [makemore / MLP](../makemore/mlp.md) derives it step by step. The pages keep this loop, written
+out as they derive it (``p -= lr * grad``): the manual-backprop page feeds it gradients written by
+hand, which no ``loss.backward()`` loop takes, and ``torch.optim.SGD`` rounds differently
+(``p.add_(grad, alpha=-lr)``: 2e-6 apart after 200 steps, measured), which would change the numbers
+the pages print. The commands train with AdamW through `zh.train.train`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from zh.nn import eval_mode
 
 
 def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -22,21 +25,14 @@ def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch
     return [p.grad for p in params]
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """The model's mean cross-entropy loss over all of ``(X, Y)``, without gradients."""
-    with eval_mode(model):
-        return model(X, Y)[1].item()
-
-
 def sgd(
     params: list[torch.Tensor],
     grads_of: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]],
     X: torch.Tensor,
     Y: torch.Tensor,
-    steps: int,
+    max_steps: int,
     batch_size: int = 32,
-    lr: float | Callable[[int], float] = 0.1,
+    learning_rate: float | Callable[[int], float] = 0.1,
     decay_at: float | None = None,
     generator: torch.Generator | None = None,
     on_step: Callable[[float, list[torch.Tensor], list[torch.Tensor]], None] | None = None,
@@ -52,10 +48,10 @@ def sgd(
         grads_of: ``grads_of(Xb, Yb) -> (loss, grads)``, one gradient per parameter, in order.
         X: Inputs, first dimension the examples.
         Y: Targets.
-        steps: Number of updates.
+        max_steps: Number of updates.
         batch_size: Examples per update, drawn uniformly with replacement.
-        lr: The learning rate, or a function from the step number to the learning rate.
-        decay_at: With a number ``lr``: divide it by 10 after ``decay_at * steps`` steps (the
+        learning_rate: The learning rate, or a function from the step number to the learning rate.
+        decay_at: With a number ``learning_rate``: divide it by 10 after ``decay_at * max_steps`` steps (the
             lectures' step decay); ``None`` keeps it constant.
         generator: Draws the minibatches (the same generator state gives the same batches).
         on_step: Called as ``on_step(lr, params, grads)`` after each update, for diagnostics.
@@ -64,16 +60,17 @@ def sgd(
     Returns:
         The minibatch loss of every step.
     """
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be positive, got steps={steps}, batch_size={batch_size}")
-    if callable(lr):
-        schedule = lr
+    if max_steps < 1 or batch_size < 1:
+        raise ValueError(f"max_steps and batch_size must be positive, got max_steps={max_steps}, "
+                         f"batch_size={batch_size}")
+    if callable(learning_rate):
+        schedule = learning_rate
     elif decay_at is None:
-        schedule = lambda i: lr  # noqa: E731
+        schedule = lambda i: learning_rate  # noqa: E731
     else:
-        schedule = lambda i: lr if i < decay_at * steps else lr / 10  # noqa: E731
+        schedule = lambda i: learning_rate if i < decay_at * max_steps else learning_rate / 10  # noqa: E731
     losses = []
-    for i in tqdm(range(steps), desc=progress, unit="step", mininterval=30, disable=progress is None):
+    for i in tqdm(range(max_steps), desc=progress, unit="step", mininterval=30, disable=progress is None):
         ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
         loss, grads = grads_of(X[ix], Y[ix])
         step_lr = schedule(i)
@@ -86,17 +83,18 @@ def sgd(
     return losses
 
 
-def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, batch_size: int = 32,
-              lr: float | Callable[[int], float] = 0.1, generator: torch.Generator | None = None) -> list[float]:
+def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, max_steps: int, batch_size: int = 32,
+              learning_rate: float | Callable[[int], float] = 0.1,
+              generator: torch.Generator | None = None) -> list[float]:
     """Train ``model`` in place with plain SGD on random minibatches of ``(X, Y)`` (`sgd`, autograd gradients).
 
     Args:
         model: Any module whose ``forward(X, Y)`` returns ``(logits, loss)``.
         X: Contexts, ``(N, block_size)``.
         Y: Next characters, ``(N,)``.
-        steps: Number of updates.
+        max_steps: Number of updates.
         batch_size: Examples per update, drawn uniformly with replacement.
-        lr: The learning rate, or a function from the step number to the learning rate
+        learning_rate: The learning rate, or a function from the step number to the learning rate
             (the lecture: ``lambda i: 0.1 if i < 100_000 else 0.01``).
         generator: The random source of the minibatches.
 
@@ -109,4 +107,5 @@ def train_sgd(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, ba
         _, loss = model(Xb, Yb)
         return loss, autograd_grads(loss, params)
 
-    return sgd(params, grads_of, X, Y, steps, batch_size=batch_size, lr=lr, generator=generator)
+    return sgd(params, grads_of, X, Y, max_steps, batch_size=batch_size, learning_rate=learning_rate,
+               generator=generator)

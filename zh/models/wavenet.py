@@ -75,6 +75,10 @@ class PositionwiseBatchNorm1d(BatchNorm1d):
         """Out of place, as the lecture wrote it: the buffers broadcast to the statistics' shape."""
         self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
         self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased_var
+
+    def set_running(self, mean, unbiased_var):
+        """Replace the buffers by these statistics (`zh.train.calibrate_batchnorm`), taking their shape."""
+        self.running_mean, self.running_var = mean, unbiased_var
 # --8<-- [end:positionwise]
 
 

@@ -220,6 +220,11 @@ class BatchNorm1d(TensorLayer):
         self.running_mean.mul_(1 - weight).add_(weight * mean)
         self.running_var.mul_(1 - weight).add_(weight * unbiased_var)
 
+    def set_running(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
+        """Replace the running buffers (in place) by these statistics (`zh.train.calibrate_batchnorm`)."""
+        self.running_mean.copy_(mean)
+        self.running_var.copy_(unbiased_var)
+
     def parameters(self) -> list[torch.Tensor]:
         """``[weight, bias]`` (the running statistics are buffers, not parameters)."""
         return [self.weight, self.bias]
