@@ -16,7 +16,7 @@ import torch
 from training_run import names_splits, parse_args
 
 from zh import cli
-from zh.models.activations import mlp, train
+from zh.models.activations import build_mlp, train
 from zh.train import split_loss
 
 #: The losses logged in the notebook of Karpathy's lecture (Building makemore Part 3), for comparison only.
@@ -35,7 +35,7 @@ def main(argv=None) -> dict:
     rows = {}
     for name, config in RUNS.items():
         g = torch.Generator().manual_seed(2147483647)
-        model = mlp(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g, **config)
+        model = build_mlp(len(vocab), block_size=3, n_embd=10, n_hidden=200, generator=g, **config)
         t0 = time.time()
         log = train(model, Xtr, Ytr, steps, batch_size=32, learning_rate=0.1, generator=g)
         rows[name] = {

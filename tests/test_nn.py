@@ -38,7 +38,7 @@ def test_losses_identical_to_micrograd_and_grads_to_torch():
     X, y = make_moons(20, noise=0.1, random_state=0)
     X, y = X.tolist(), (2 * y - 1).tolist()
     theirs, ours = copied_model(2, [8, 8, 1])
-    ours_history, theirs_history = train(ours, X, y, steps=3), train(theirs, X, y, steps=3)
+    ours_history, theirs_history = train(ours, X, y, max_steps=3), train(theirs, X, y, max_steps=3)
     assert ours_history[0] == theirs_history[0]  # same weights, same arithmetic: bit for bit
     for (a, _), (b, _) in zip(ours_history, theirs_history):
         assert abs(a - b) < 1e-12  # afterwards gradients are summed in another order

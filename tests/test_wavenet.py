@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from zh.models.activations import mlp, train
+from zh.models.activations import build_mlp, train
 from zh.train import ParameterAverage, calibrate_batchnorm
 from zh.models.wavenet import STAGES, PositionwiseBatchNorm1d, WaveNet, WaveNetConfig
 from zh.nn.layers import BatchNorm1d
@@ -108,7 +108,7 @@ def _trained(name: str):
     g = torch.Generator().manual_seed(0)
     X, Y = torch.randint(0, 27, (600, 8), generator=g), torch.randint(0, 27, (600,), generator=g)
     if name == "mlp":
-        layers = mlp(27, block_size=8, n_hidden=16, n_layers=3, generator=g)
+        layers = build_mlp(27, block_size=8, n_hidden=16, n_layers=3, generator=g)
         module = None
     else:
         bn = PositionwiseBatchNorm1d if name == "positionwise" else BatchNorm1d
@@ -144,7 +144,7 @@ def test_calibrate_batchnorm_normalises_the_whole_split(name):
 @pytest.mark.parametrize("unbiased", [False, True])
 def test_calibrate_batchnorm_uses_the_running_buffers_convention(unbiased):
     """running_var holds the unbiased variance, whichever variance the layer normalises with (torch's rule)."""
-    layers = mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(1))
+    layers = build_mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(1))
     for layer in layers.layers:
         if isinstance(layer, BatchNorm1d):
             layer.unbiased = unbiased
@@ -156,7 +156,7 @@ def test_calibrate_batchnorm_uses_the_running_buffers_convention(unbiased):
 
 
 def test_parameter_average_is_the_mean_of_the_iterates_after_start():
-    layers = mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(0))
+    layers = build_mlp(27, block_size=3, n_hidden=8, generator=torch.Generator().manual_seed(0))
     g = torch.Generator().manual_seed(1)
     X, Y = torch.randint(0, 27, (200, 3), generator=g), torch.randint(0, 27, (200,), generator=g)
     seen = []

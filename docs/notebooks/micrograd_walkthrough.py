@@ -81,7 +81,7 @@ X = X.tolist()
 y = [2 * int(label) - 1 for label in labels]
 random.seed(1337)
 model = MLP(2, [16, 16, 1])
-history = train(model, X, y, steps=100)
+history = train(model, X, y, max_steps=100)
 for step in (0, 10, 50, 99):
     print(f"step {step:3d}: loss {history[step][0]:.4f}, accuracy {history[step][1]:.0%}")
 assert history[-1][1] == 1.0

@@ -229,9 +229,9 @@ def zero_init_moving(model, Xb, Yb) -> list[bool]:
 def _zero_mlp():
     """The activations page's MLP without BatchNorm, every parameter 0 (for the tests' examples)."""
     torch = _torch()
-    from zh.models.activations import mlp
+    from zh.models.activations import build_mlp
 
-    model = mlp(27, n_hidden=20, batchnorm=False, generator=torch.Generator().manual_seed(0))
+    model = build_mlp(27, n_hidden=20, batchnorm=False, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
@@ -241,9 +241,9 @@ def _zero_mlp():
 def _trained_bn_mlp():
     """A small BatchNorm MLP of the activations page after a few steps (for the tests' examples)."""
     torch = _torch()
-    from zh.models.activations import mlp, train
+    from zh.models.activations import build_mlp, train
 
-    model = mlp(27, n_hidden=20, batchnorm=True, generator=torch.Generator().manual_seed(0))
+    model = build_mlp(27, n_hidden=20, batchnorm=True, generator=torch.Generator().manual_seed(0))
     X, Y = _small_split()
     train(model, X, Y, max_steps=5, generator=torch.Generator().manual_seed(1))
     return model

@@ -410,4 +410,4 @@ def pytorch_losses(model_seed: int, X, y: list[int], steps: int) -> list[float]:
 
     random.seed(model_seed)
     model = MLP(2, [16, 16, 1])
-    return [loss for loss, _ in train(model, np.asarray(X).tolist(), list(y), steps=steps)]
+    return [loss for loss, _ in train(model, np.asarray(X).tolist(), list(y), max_steps=steps)]

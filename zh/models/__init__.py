@@ -6,7 +6,7 @@ Which model lives where, which page derives it, and its ``zh makemore --type``:
   makemore/neural_bigram.md. ``--type bigram``.
 - ``zh.models.mlp``: ``MLP``, Bengio et al.'s language model in five raw tensors. Page makemore/mlp.md.
   ``--type mlp``.
-- ``zh.models.activations``: ``mlp()``, the same model stacked from ``zh.nn.layers``, with BatchNorm,
+- ``zh.models.activations``: ``build_mlp()``, the same model stacked from ``zh.nn.layers``, with BatchNorm,
   and its diagnostic plots. Page makemore/activations.md.
 - ``zh.models.backprop``: the same network as a dict of tensors, every gradient written by hand.
   Page makemore/backprop.md.
@@ -24,7 +24,7 @@ Four things of the site are called "MLP"; they are:
    a classifier (micrograd/mlp.md), not a language model.
 2. ``zh.models.mlp.MLP``: the character language model of makemore part 2, an ``nn.Module`` of five
    tensors (``C, W1, b1, W2, b2``) — the one ``zh makemore --type mlp`` trains.
-3. ``zh.models.activations.mlp``: a *function* that builds part 3's deeper version of 2 from
+3. ``zh.models.activations.build_mlp``: a *function* that builds part 3's deeper version of 2 from
    ``zh.nn.layers`` (``Linear``, ``BatchNorm1d``, ``Tanh``...), returning a ``Sequential``.
 4. The network of ``zh.models.backprop`` (``init_params``): part 4's version of 3 as a plain dict of
    tensors, so that each gradient can be written out by hand.

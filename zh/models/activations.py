@@ -2,7 +2,7 @@
 
 Page: [makemore / activations and BatchNorm](../makemore/activations.md).
 
-``mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
+``build_mlp`` stacks Embedding -> Flatten -> (Linear -> [BatchNorm1d] -> Tanh) x n_layers -> Linear,
 initialised either naively (every weight ``randn``, as the lecture starts) or with Kaiming's
 scale ``gain / sqrt(fan_in)``. ``train`` is the lecture's loop (minibatch SGD, step decay of the
 learning rate); `zh.train.split_loss` scores it. The
@@ -25,7 +25,7 @@ from zh.nn.layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Ta
 TANH_GAIN = 5 / 3
 
 
-def mlp(
+def build_mlp(
     vocab_size: int,
     block_size: int = 3,
     n_embd: int = 10,

@@ -14,7 +14,7 @@ deliberate differences:
 - Initialisation: ``Linear.weight`` is ``randn / sqrt(in_features)`` and its bias zeros (torch:
   uniform in ``±1/sqrt(in_features)`` for both), as the lectures draw them.
 - Parameters are plain tensors with ``requires_grad=False``: the caller switches gradients on
-  (`zh.models.activations.mlp` does); torch's are ``nn.Parameter``s that require them from the start.
+  (`zh.models.activations.build_mlp` does); torch's are ``nn.Parameter``s that require them from the start.
 - ``parameters()`` returns a list, not a generator.
 - ``BatchNorm1d`` takes channels *last*: ``(N, C)`` or ``(N, L, C)``, normalising over every
   dimension but the last. ``torch.nn.BatchNorm1d`` wants ``(N, C, L)`` for 3-D input. Its

@@ -165,7 +165,7 @@ def svm_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], alph
 
 # --8<-- [start:train]
 def train(
-    model: Module, X: Sequence[Sequence[float]], y: Sequence[int], steps: int = 100, alpha: float = 1e-4
+    model: Module, X: Sequence[Sequence[float]], y: Sequence[int], max_steps: int = 100, alpha: float = 1e-4
 ) -> list[tuple[float, float]]:
     """Full-batch gradient descent on `svm_loss`, the learning rate decaying from 1.0 to 0.1.
 
@@ -173,11 +173,11 @@ def train(
         ``(loss, accuracy)`` before each step's update.
     """
     history = []
-    for k in range(steps):
+    for k in range(max_steps):
         loss, accuracy = svm_loss(model, X, y, alpha)
         model.zero_grad()
         loss.backward()
-        learning_rate = 1.0 - 0.9 * k / steps
+        learning_rate = 1.0 - 0.9 * k / max_steps
         for p in model.parameters():
             p.data -= learning_rate * p.grad
         history.append((loss.data, accuracy))
