@@ -63,9 +63,7 @@ y = 3
     ```
 '''
 
-CONFTEST = f'''import sys
-from pathlib import Path
-sys.path.insert(0, {str(ROOT / "tools")!r})
+CONFTEST = '''from pathlib import Path
 from sybil_pages import make_sybil
 pytest_collect_file = make_sybil(Path(__file__).parent / "docs").pytest()
 '''
@@ -82,6 +80,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "docs").mkdir()
     (tmp_path / "mkdocs.yml").write_text(MKDOCS_YML)
     (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\npythonpath = {ROOT / 'tools'}\n")  # as pyproject.toml does
     monkeypatch.setenv("ZH_PAGE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return tmp_path
