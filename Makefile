@@ -25,14 +25,14 @@ serve:
 	$(BIN)/mkdocs serve --dirty
 
 # One execution of the pages: pytest records what each page printed and drew (.cache/pages/), the
-# build shows those records, and the browser test opens the very site that was built.
+# build shows those records, and the browser tests open the very site that was built. The two browser
+# files run side by side, one per worker (each holds its own Playwright): they mostly wait on Chromium.
 test:
 	@tools/setup.sh test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py --ignore=tests/test_browser_run.py
 	$(BIN)/mkdocs build --strict
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser_run.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -n 2 --dist loadfile tests/test_browser.py tests/test_browser_run.py
 
 build:
 	@tools/setup.sh serve
