@@ -63,8 +63,9 @@ def has_code(path: Path) -> bool:
 def run_pages(paths: list[Path]) -> dict[Path, dict | None]:
     """Execute the pages that have no current record, on all cores, saying which and how long each took.
 
-    Each page runs in a fresh process (so an edited ``zh`` module is imported anew), its steps in
-    page order, exactly as its test runs them; the longest pages (by their last recorded time) start first.
+    The pages run in a pool of new processes, one pool per build (so an edited ``zh`` module is imported
+    anew), each page's steps in page order, exactly as its test runs them; the longest pages (by their
+    last recorded time) start first.
     """
     if not paths:
         return {}
