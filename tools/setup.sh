@@ -94,8 +94,6 @@ for vendored in "${VENDORED[@]}"; do
     fetching+=($!)
 done
 
-# pip as the venv brings it (Python >= 3.11 comes with pip >= 22.3, which installs this project as is;
-# upgrading it first cost every fresh set-up a few seconds)
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # Reinstall only when the dependency files changed since the last successful install (for this
 # command, or for `test`, which installs everything `serve` needs).
@@ -103,6 +101,7 @@ fresh() { [ -f "$1" ] && [ "$1" -nt pyproject.toml ] && [ "$1" -nt requirements/
 stamp=.venv/.zh-installed-$MODE
 if ! fresh "$stamp" && ! fresh .venv/.zh-installed-test; then
     echo "setup: installing zh and what '$MODE' needs into .venv (the first time takes a minute or two)"
+    .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[$extras]"
     touch "$stamp"
 fi
