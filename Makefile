@@ -17,9 +17,9 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 # whole-site rebuild with the API reference and the search index). What that trades, and how the hooks
 # make up for it (tools/mkdocs_hooks.py): the other pages keep the HTML of the previous build, so an
 # edit under zh/, tools/, docs/results/, overrides/ or mkdocs.yml renders every page again, and pages
-# not rendered again are read for their titles in the navigation. Still, a change to a page's title or
-# headings shows in the other pages' navigation only once they are rendered again; `make build` is a
-# clean build.
+# not rendered again are read for their titles in the navigation. Still, a page added or removed, or a
+# change to its title, shows in the other pages' navigation only once they are rendered again;
+# `make build` is a clean build.
 serve:
 	@tools/setup.sh serve
 	$(BIN)/mkdocs serve --dirty
