@@ -13,19 +13,26 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: serve test build setup clean
 
+# --dirty: after an edit, only the pages whose Markdown changed are rendered again (seconds, not a
+# whole-site rebuild with the API reference and the search index). What that trades, and how the hooks
+# make up for it (tools/mkdocs_hooks.py): the other pages keep the HTML of the previous build, so an
+# edit under zh/, tools/, docs/results/, overrides/ or mkdocs.yml renders every page again, and pages
+# not rendered again are read for their titles in the navigation. Still, a page added or removed, or a
+# change to its title, shows in the other pages' navigation only once they are rendered again;
+# `make build` is a clean build.
 serve:
 	@tools/setup.sh serve
-	$(BIN)/mkdocs serve
+	$(BIN)/mkdocs serve --dirty
 
 # One execution of the pages: pytest records what each page printed and drew (.cache/pages/), the
-# build shows those records, and the browser test opens the very site that was built.
+# build shows those records, and the browser tests open the very site that was built. The two browser
+# files run side by side, one per worker (each holds its own Playwright): they mostly wait on Chromium.
 test:
 	@tools/setup.sh test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/test_browser.py --ignore=tests/test_browser_run.py
 	$(BIN)/mkdocs build --strict
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser.py
-	ZH_SITE_DIR=site $(BIN)/python -m pytest -p no:xdist tests/test_browser_run.py
+	ZH_SITE_DIR=site $(BIN)/python -m pytest -n 2 --dist loadfile tests/test_browser.py tests/test_browser_run.py
 
 build:
 	@tools/setup.sh serve

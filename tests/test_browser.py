@@ -105,12 +105,17 @@ def server(site):
     httpd.server_close()
 
 
+# Set while this process holds Playwright (the session's browser below): its sync API allows one at a time.
+HOLDING_PLAYWRIGHT = []
+
+
 @pytest.fixture(scope="session")
 def browser_page(server):
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run tools/setup.sh (it installs Debian's chromium)"
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        HOLDING_PLAYWRIGHT.append(pw)
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1280, "height": 900}
         )
@@ -122,6 +127,7 @@ def browser_page(server):
         page = context.pages[0] if context.pages else context.new_page()
         yield page
         context.close()
+        HOLDING_PLAYWRIGHT.clear()
 
 
 # Visible text outside code, where a raw TeX delimiter means a formula was not typeset.

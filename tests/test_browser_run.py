@@ -8,8 +8,8 @@ weight) gives the new result the same code gives in this interpreter, and Reset 
 
 Times are measured from the click to the output shown, and printed: the first click of a page
 starts Python (target ≤ 10 s), later blocks take ≤ 1 s each (``SLACK`` below). ``make test`` runs
-this file on the site it built, after test_browser.py, in a pytest process of its own (Playwright's
-sync API allows one instance per process).
+this file on the site it built, beside test_browser.py, each in a pytest-xdist worker of its own
+(Playwright's sync API allows one instance per process; both wait on the browser most of the time).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import time
 
 import pytest
 from sybil.evaluators.doctest import NUMBER, OutputChecker
-from test_browser import CHROMIUM, DOCS, FLAGS, PAGES, load_record, server, site, url_of  # noqa: F401
+from test_browser import (  # noqa: F401 - the fixtures server and site
+    CHROMIUM, DOCS, FLAGS, HOLDING_PLAYWRIGHT, PAGES, load_record, server, site, url_of,
+)
 
 MICROGRAD = [src for src in PAGES if src.startswith("micrograd/") and src.endswith(".md")]
 # The targets are 10 s for a page's first output (Python starts) and 1 s for each later block; the
@@ -42,9 +44,9 @@ return img && img.closest('figure').dataset.zhState === 'done' ? await (await fe
 @pytest.fixture(scope="module")
 def browser(request, server):  # noqa: F811 - the fixture imported above
     """A Chromium page, offline as in test_browser.py, noting every URL it requests."""
-    if any(item.path.name == "test_browser.py" for item in request.session.items):
-        pytest.skip("runs in a pytest process of its own, as `make test` runs it: Playwright's sync API "
-                    "allows one instance at a time, and test_browser.py holds one for the whole session")
+    if HOLDING_PLAYWRIGHT:
+        pytest.skip("runs in a pytest process of its own, as `make test` runs it (-n 2 --dist loadfile): "
+                    "Playwright's sync API allows one instance at a time, and test_browser.py holds one")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:

@@ -18,6 +18,13 @@ by pytest: the build executes nothing a test run just executed. On a miss (the p
 imports or reads changed since, or ``mkdocs serve`` without a test run) the hook runs the page
 itself, exactly as the tests do, the missing pages in parallel in fresh processes, logging each page
 and its time; a failing block stops the build with the page and line.
+
+Under ``mkdocs serve --dirty`` (``make serve``) a rebuild renders only the pages whose Markdown changed:
+an edit to a paragraph re-renders that page alone. What other pages show besides their own text
+(``SHARED``: the ``zh`` sources their outputs, snippets and API reference come from, the results, these
+hooks, the theme's overrides, the config) is watched here: after an edit there, every page is rendered
+again, so a dirty build never shows a stale page. Pages that are not rendered again keep their titles
+in the navigation (read from their source).
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ from mkdocs.structure.files import File
 os.environ.setdefault("MPLBACKEND", "Agg")
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-from sybil_pages import FIGURE, ROOT, execute_page, load_record, sources_digest, sybil  # noqa: E402
+from sybil_pages import FIGURE, ROOT, SOURCES, execute_page, load_record, sources_digest, sybil  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.zh")
 _pages: dict[str, tuple[str, dict, dict[int, str | None]]] = {}  # src_uri -> (text, record, figure offset -> uri)
 _last_seconds: dict[str, float] = {}  # page path -> how long its last run took (longest first next time)
+# What a page's HTML can show besides its own Markdown (see the module docstring).
+SHARED = [*SOURCES, TOOLS, ROOT / "overrides", ROOT / "mkdocs.yml"]
+_dirty = {"serve": False, "shared": None}  # serving with --dirty; the digest of SHARED at the last build
 
 
 def has_code(path: Path) -> bool:
@@ -53,8 +63,9 @@ def has_code(path: Path) -> bool:
 def run_pages(paths: list[Path]) -> dict[Path, dict | None]:
     """Execute the pages that have no current record, on all cores, saying which and how long each took.
 
-    Each page runs in a fresh process (so an edited ``zh`` module is imported anew), its steps in
-    page order, exactly as its test runs them; the longest pages (by their last recorded time) start first.
+    The pages run in a pool of new processes, one pool per build (so an edited ``zh`` module is imported
+    anew), each page's steps in page order, exactly as its test runs them; the longest pages (by their
+    last recorded time) start first.
     """
     if not paths:
         return {}
@@ -104,6 +115,20 @@ def figure_html(match: re.Match, uri: str) -> str:
     return f'<figure class="zh-figure" markdown="span">\n  ![{alt}]({uri}){cap}\n</figure>'
 
 
+def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("A 'dirty' build is being performed")
+
+
+def on_startup(command, dirty):
+    _dirty["serve"] = command == "serve" and dirty
+    if _dirty["serve"]:
+        # mkdocs warns on every dirty build, which `strict: true` turns into a failed build; what it warns
+        # of (stale pages and navigation) is taken care of in on_files and on_nav, so it is said once here.
+        logging.getLogger("mkdocs.commands.build").addFilter(_not_the_dirty_warning)
+        log.info("zh: serving with --dirty: an edited page is rendered again alone; an edit under zh/ or "
+                 "tools/ renders every page (`make build` builds the whole site afresh)")
+
+
 def on_config(config):
     # mkdocs-jupyter keys its cache on the notebook's text alone, but the notebook runs zh: keep one
     # cache folder per version of the sources, and only the current one.
@@ -142,7 +167,21 @@ def on_files(files, config):
             files.append(File.generated(config, str(stem.parent / "figures" / name), content=svg))
             uris[int(start)] = f"figures/{name}"
         _pages[file.src_uri] = (text, record, uris)
+    if _dirty["serve"]:
+        shared = sources_digest([p for p in SHARED if p.exists()])
+        if _dirty["shared"] not in (None, shared):  # a page may show what changed: none of its HTML is current
+            for file in files.documentation_pages():
+                Path(file.abs_dest_path).unlink(missing_ok=True)
+        _dirty["shared"] = shared
     return files
+
+
+def on_nav(nav, config, files):
+    if _dirty["serve"]:  # a page that is not rendered again still has its title in the others' navigation
+        for page in nav.pages:
+            if page.file.src_uri.endswith(".md") and not page.file.is_modified():
+                page.read_source(config)
+    return nav
 
 
 def on_page_markdown(markdown, page, config, files):
