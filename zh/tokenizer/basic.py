@@ -15,14 +15,8 @@ from collections.abc import Iterable
 
 # --8<-- [start:get_stats]
 def get_stats(ids: list[int], counts: dict | None = None) -> dict[tuple[int, int], int]:
-    """Count the adjacent pairs of ``ids``, in order of first appearance.
-
-    Args:
-        ids: A sequence of token ids.
-        counts: A dict to add to (so several chunks can be counted together), or ``None``.
-
-    Returns:
-        ``{(id1, id2): count}``; the dict's order is the order in which pairs first occur.
+    """``{(id1, id2): count}`` of the adjacent pairs of ``ids``, in order of first appearance;
+    added into ``counts`` if given (several chunks counted together).
 
     Example:
         >>> get_stats([1, 2, 3, 1, 2])
@@ -58,16 +52,10 @@ def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
 
 # --8<-- [start:train]
 def train_naive(chunks: list[bytes], num_merges: int) -> list[tuple[tuple[int, int], int]]:
-    """Count every pair in the whole text, merge the most frequent, repeat ``num_merges`` times.
+    """Count every pair, merge the most frequent, ``num_merges`` times (fewer if no pair is left).
 
-    Each step costs a pass over all the text: simple, and slow. Stops early if no pair is left.
-
-    Args:
-        chunks: The text's bytes, cut into chunks that merges never cross (one chunk: no cut).
-        num_merges: How many merges to learn.
-
-    Returns:
-        ``[((id1, id2), count), ...]`` in the order learned: the i-th merge makes token ``256 + i``.
+    ``chunks``: the text's bytes, cut where merges may not cross. Returns ``[((id1, id2), count)]``
+    in the order learned: merge i makes token 256 + i. Each step reads all the text: slow.
 
     Example:
         >>> train_naive([b"aaabdaaabac"], 3)
@@ -90,15 +78,9 @@ def train_naive(chunks: list[bytes], num_merges: int) -> list[tuple[tuple[int, i
 
 # --8<-- [start:encode]
 def encode_naive(data: bytes, merges: dict[tuple[int, int], int], byte_ids: list[int] | None = None) -> list[int]:
-    """BPE on one chunk: apply the earliest-learned merge present, until none applies.
-
-    Ids were handed out in learning order, so of the pairs present, the one learned first is
-    the one with the smallest ``merges[pair]``.
-
-    Args:
-        data: The chunk's bytes.
-        merges: ``{(id1, id2): new_id}``.
-        byte_ids: The id of each byte; by default byte ``b`` is token ``b``.
+    """BPE on one chunk: apply the earliest-learned merge present (the smallest new id in
+    ``merges``, ``{(id1, id2): new_id}``) until none applies. ``byte_ids``: each byte's id
+    (default: byte b is token b).
 
     Example:
         >>> encode_naive(b"aaabdaaabac", {(97, 97): 256, (256, 97): 257, (257, 98): 258})
@@ -117,13 +99,8 @@ def encode_naive(data: bytes, merges: dict[tuple[int, int], int], byte_ids: list
 
 # --8<-- [start:decode]
 def token_bytes(merges: dict[tuple[int, int], int], byte_ids: list[int] | None = None) -> dict[int, bytes]:
-    """``{id: bytes}`` for the 256 byte tokens and every merged token: a merge's bytes are its parts'.
-
-    Decoding is then a lookup per id (`decode_bytes`).
-
-    Args:
-        merges: ``{(id1, id2): new_id}``.
-        byte_ids: The id of each byte; by default byte ``b`` is token ``b``.
+    """``{id: bytes}`` for the byte tokens (ids ``byte_ids``, default 0-255) and every merged
+    token, whose bytes are its parts' joined: decoding is then a lookup per id (`decode_bytes`).
 
     Example:
         >>> token_bytes({(104, 105): 256, (256, 33): 257})[257]
