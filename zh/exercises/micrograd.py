@@ -99,9 +99,8 @@ def _grads(f, *point: float) -> list[float]:
 
 def _slope_and_curvature(f, x: float) -> tuple[float, float]:
     """f'(x) and f''(x): ``x + eps1 + eps2`` carried through f gives f + f' eps1 + f' eps2 + f'' eps1 eps2."""
-    out = _lift(f(_Dual(_Dual(float(x), 1.0), _Dual(1.0, 0.0))))
-    slope, curvature = _lift(out.tangent), _lift(out.tangent).tangent
-    return _real(slope), _real(curvature)
+    along_eps2 = _lift(_lift(f(_Dual(_Dual(float(x), 1.0), _Dual(1.0, 0.0)))).tangent)  # f' + f'' eps1
+    return _real(along_eps2), _real(along_eps2.tangent)
 
 
 # ---- micrograd/derivative ----
