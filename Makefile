@@ -9,6 +9,11 @@ export MPLBACKEND := Agg
 export NO_MKDOCS_2_WARNING := 1
 # The models are tiny: one thread per test worker beats oversubscribing the cores.
 export OMP_NUM_THREADS ?= 1
+# Bytecode: set-up installs without compiling (pip would compile all of torch, half its time), so each
+# module is compiled when first imported and kept under .venv/pycache, out of the sources' folders
+# (where `make serve` watches for edits), even where the environment says not to write bytecode.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.venv/pycache
+export PYTHONDONTWRITEBYTECODE :=
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: serve test build setup clean

@@ -17,7 +17,8 @@ Both come from the record of the page's last complete run (``sybil_pages.load_re
 by pytest: the build executes nothing a test run just executed. On a miss (the page or what it
 imports or reads changed since, or ``mkdocs serve`` without a test run) the hook runs the page
 itself, exactly as the tests do, the missing pages in parallel in fresh processes, logging each page
-and its time; a failing block stops the build with the page and line.
+and its time; a failing block stops the build with the page and line. A notebook that mkdocs-jupyter
+would execute (its cache has no entry for it) runs in the same pool, which writes the entry.
 
 Under ``mkdocs serve --dirty`` (``make serve``) a rebuild renders only the pages whose Markdown changed:
 an edit to a paragraph re-renders that page alone. What other pages show besides their own text
@@ -45,7 +46,10 @@ from mkdocs.structure.files import File
 os.environ.setdefault("MPLBACKEND", "Agg")
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-from sybil_pages import FIGURE, ROOT, SOURCES, execute_page, load_record, sources_digest, sybil  # noqa: E402
+from sybil_pages import (  # noqa: E402
+    FIGURE, ROOT, SOURCES, execute_notebook, execute_page, load_record, notebook_cache_dir, notebook_cache_file,
+    sources_digest, sybil,
+)
 
 log = logging.getLogger("mkdocs.hooks.zh")
 _pages: dict[str, tuple[str, dict, dict[int, str | None]]] = {}  # src_uri -> (text, record, figure offset -> uri)
@@ -60,25 +64,31 @@ def has_code(path: Path) -> bool:
     return bool(sybil.parse(path).regions)
 
 
-def run_pages(paths: list[Path]) -> dict[Path, dict | None]:
+def run_pages(paths: list[Path], notebooks: dict[Path, tuple] | None = None) -> dict[Path, dict | None]:
     """Execute the pages that have no current record, on all cores, saying which and how long each took.
 
     The pages run in a pool of new processes, one pool per build (so an edited ``zh`` module is imported
     anew), each page's steps in page order, exactly as its test runs them; the longest pages (by their
-    last recorded time) start first.
+    last recorded time) start first. ``notebooks`` (path -> ``execute_notebook``'s other arguments) run
+    in the same pool: mkdocs-jupyter then finds them in its cache.
     """
-    if not paths:
+    jobs = {path: (execute_page, str(path)) for path in paths}
+    jobs.update({path: (execute_notebook, str(path), *args) for path, args in (notebooks or {}).items()})
+    if not jobs:
         return {}
-    workers = min(len(paths), os.cpu_count() or 1)
-    log.info(f"zh: executing {len(paths)} page(s) with no current record, on {workers} process(es)")
-    order = sorted(paths, key=lambda p: -_last_seconds.get(str(p), 0.0))
+    workers = min(len(jobs), os.cpu_count() or 1)
+    parts = [f"{len(paths)} page(s) with no current record"] if paths else []
+    parts += [f"{len(notebooks)} notebook(s) with no cache entry"] if notebooks else []
+    what = " and ".join(parts)
+    log.info(f"zh: executing {what}, on {workers} process(es)")
+    order = sorted(jobs, key=lambda p: -_last_seconds.get(str(p), 0.0))
     records, times, started = {}, {}, time.perf_counter()
     # the workers unpickle `execute_page` by importing sybil_pages, from this folder: mkdocs takes it off
     # sys.path after loading the hooks, and a new process starts with this one's sys.path
     if str(TOOLS) not in sys.path:
         sys.path.insert(0, str(TOOLS))
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(execute_page, str(path)): path for path in order}
+        futures = {pool.submit(*jobs[path]): path for path in order}
         for k, future in enumerate(as_completed(futures), 1):
             path = futures[future]
             record, failure, seconds = future.result()
@@ -88,9 +98,9 @@ def run_pages(paths: list[Path]) -> dict[Path, dict | None]:
                 raise PluginError(failure)
             records[path], times[path] = record, seconds
             _last_seconds[str(path)] = seconds
-            log.info(f"zh: [{k}/{len(paths)}] {_name(path)} ran in {seconds:.1f} s")
+            log.info(f"zh: [{k}/{len(jobs)}] {_name(path)} ran in {seconds:.1f} s")
     slowest = ", ".join(f"{_name(p)} {t:.0f} s" for p, t in sorted(times.items(), key=lambda x: -x[1])[:5])
-    log.info(f"zh: executed {len(paths)} page(s) in {time.perf_counter() - started:.0f} s; slowest: {slowest}")
+    log.info(f"zh: executed {what} in {time.perf_counter() - started:.0f} s; slowest: {slowest}")
     return records
 
 
@@ -134,13 +144,27 @@ def on_config(config):
     # cache folder per version of the sources, and only the current one.
     notebooks = config.plugins.get("mkdocs-jupyter")
     if notebooks is not None and notebooks.config["cache"]:
-        folder = ROOT / ".cache" / "notebooks"
-        current = folder / sources_digest()[:16]
-        for old in folder.glob("*"):
+        current = notebook_cache_dir()
+        for old in current.parent.glob("*"):
             if old != current:
                 shutil.rmtree(old, ignore_errors=True)
         notebooks.config["cache_dir"] = str(current)
     return config
+
+
+def notebooks_to_run(files, config) -> dict[Path, tuple]:
+    """The notebooks mkdocs-jupyter would execute, having no cache entry: path -> ``execute_notebook``'s arguments."""
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is None or not plugin.config["cache"] or not plugin.config["execute"]:
+        return {}
+    options, folder, found = dict(plugin.config), plugin.config["cache_dir"], {}  # plain: it goes to the pool
+    for file in files:
+        if plugin.should_include(file) and not any(
+            PurePosixPath(file.abs_src_path).match(pattern) for pattern in options["execute_ignore"] or []
+        ):
+            if not notebook_cache_file(file.abs_src_path, options, Path(folder)).exists():
+                found[Path(file.abs_src_path)] = (options, folder)
+    return found
 
 
 def on_files(files, config):
@@ -151,7 +175,8 @@ def on_files(files, config):
     for record in records.values():
         if record is not None:
             _last_seconds[record["page"]] = record.get("seconds", 0.0)
-    records.update(run_pages([path for path, record in records.items() if record is None and has_code(path)]))
+    missing = [path for path, record in records.items() if record is None and has_code(path)]
+    records.update(run_pages(missing, notebooks_to_run(files, config)))
     for file, path in pages:
         text = texts[path]
         record = records.get(path)

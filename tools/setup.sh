@@ -99,10 +99,16 @@ done
 # command, or for `test`, which installs everything `serve` needs).
 fresh() { [ -f "$1" ] && [ "$1" -nt pyproject.toml ] && [ "$1" -nt requirements/constraints.txt ]; }
 stamp=.venv/.zh-installed-$MODE
+# A machine's pip configuration may name local package folders that hold only a few packages: pip
+# then warns, for every other package, that its folder there is missing. Those lines alone are dropped.
+pip() {
+    .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location 'file:.*' is ignored: it is neither a file nor a directory" >&2)
+}
 if ! fresh "$stamp" && ! fresh .venv/.zh-installed-test; then
     echo "setup: installing zh and what '$MODE' needs into .venv (the first time takes a minute or two)"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[$extras]"
+    pip install -q --upgrade pip
+    # --no-compile: modules are compiled when first imported, into .venv/pycache (see the Makefile)
+    pip install -q --no-compile -c requirements/constraints.txt -e ".[$extras]"
     touch "$stamp"
 fi
 

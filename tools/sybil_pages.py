@@ -314,6 +314,56 @@ def execute_page(path: str) -> tuple[dict | None, str | None, float]:
     return document.record, None, time.perf_counter() - started
 
 
+# mkdocs-jupyter's options that shape a notebook's HTML (its cache key adds `toc_depth` and `execute`).
+NOTEBOOK_OPTIONS = ("kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt",
+                    "remove_tag_config", "highlight_extra_classes", "include_requirejs", "custom_mathjax_url")
+
+
+def notebook_cache_dir() -> Path:
+    """Where the build keeps mkdocs-jupyter's cache: a folder per version of ``SOURCES``.
+
+    mkdocs-jupyter keys an entry on the notebook's text alone, but a notebook runs ``zh``: an edit
+    to any of ``SOURCES`` must run it again.
+    """
+    return ROOT / ".cache" / "notebooks" / sources_digest()[:16]
+
+
+def notebook_cache_file(path: str, options, folder: Path) -> Path:
+    """The entry mkdocs-jupyter (``options``: its config) reads for an executed notebook at ``path``."""
+    from mkdocs_jupyter import plugin
+
+    return plugin._get_cache_path(folder, plugin._compute_cache_key(path, options, True))
+
+
+def execute_notebook(path: str, options, folder: str) -> tuple[None, str | None, float]:
+    """Execute a notebook as mkdocs-jupyter does on a cache miss, and write the entry its build then reads.
+
+    ``(None, None, seconds)``, or ``(None, failure, seconds)``, like ``execute_page``: the build runs its
+    notebooks beside the pages (in its pool) and the tests run them beside the other tests, so no build
+    waits on a notebook alone. ``options`` is the plugin's config.
+    """
+    from mkdocs_jupyter import convert, plugin
+
+    started = time.perf_counter()
+    stderr = os.dup(2)  # the kernel, a child process, writes its warnings there: not into the build's log
+    try:
+        with redirect_stdout(io.StringIO()), open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            body = convert.nb2html(path, execute=True, **{name: options[name] for name in NOTEBOOK_OPTIONS})
+    except Exception as exc:
+        return None, f"{path}: the notebook failed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+    finally:
+        os.dup2(stderr, 2)
+        os.close(stderr)
+    toc_tokens, title = plugin._get_nb_toc_tokens(path, options["toc_depth"])
+    target = notebook_cache_file(path, options, Path(folder))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
+    os.replace(tmp, target)
+    return None, None, time.perf_counter() - started
+
+
 PARSERS = [
     PythonCodeBlockParser(doctest_optionflags=ELLIPSIS | NUMBER),
     SkipParser(),
