@@ -72,8 +72,9 @@ def run_pages(paths: list[Path], notebooks: dict[Path, tuple] | None = None) -> 
     last recorded time) start first. ``notebooks`` (path -> ``execute_notebook``'s other arguments) run
     in the same pool: mkdocs-jupyter then finds them in its cache.
     """
-    jobs = {path: (execute_page, str(path)) for path in paths}
-    jobs.update({path: (execute_notebook, str(path), *args) for path, args in (notebooks or {}).items()})
+    # notebooks first: one takes as long as the slowest pages, and last it would run alone
+    jobs = {path: (execute_notebook, str(path), *args) for path, args in (notebooks or {}).items()}
+    jobs.update({path: (execute_page, str(path)) for path in paths})
     if not jobs:
         return {}
     workers = min(len(jobs), os.cpu_count() or 1)
