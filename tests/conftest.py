@@ -11,6 +11,17 @@ from zh.data import load_names
 from zh.tokenizer import GPT4_SPECIAL_TOKENS, GPT4_SPLIT_PATTERN, GPT4Tokenizer, cl100k_ranks
 
 
+def pytest_collection_modifyitems(config, items):
+    """The files holding a test marked ``slow`` first, then the pages, then the other tests.
+
+    ``make test`` hands whole files to two workers (``--dist loadfile``) in this order: the longest
+    start first and the short ones fill in at the end, so that neither worker ends on a long file alone.
+    Within a file nothing moves (a page's blocks run in page order).
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.path not in slow, item.path.suffix != ".md"))
+
+
 @pytest.fixture(scope="module")
 def gpt4():
     """One GPT4Tokenizer per test module (its chunk cache fills as the module's tests encode)."""

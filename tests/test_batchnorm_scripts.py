@@ -17,6 +17,7 @@ def test_train_batchnorm_quick(tmp_path):
     assert "| batchnorm |" in table and "scripts/train_batchnorm.py" in table
 
 
+@pytest.mark.slow
 def test_train_manual_backprop_quick(tmp_path):
     rows = load_script("train_manual_backprop").main(["--quick", "--out-dir", str(tmp_path)])
     assert abs(rows["manual gradients"]["val"] - rows["autograd"]["val"]) < 1e-4

@@ -30,7 +30,7 @@ JOBS = [("vector_add.cu", (), "vector_add", 256)] + [
     for k, tiles in variants() + [(k, SMALL_TILES[k.name]) for k in KERNELS.values()]
 ]
 
-pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc (the CUDA toolkit) is not installed")
+pytestmark = [pytest.mark.skipif(NVCC is None, reason="nvcc (the CUDA toolkit) is not installed"), pytest.mark.slow]
 
 
 def _compile(job, tmp: Path) -> subprocess.CompletedProcess:

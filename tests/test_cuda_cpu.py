@@ -23,7 +23,8 @@ from zh.cuda.matmul import KERNELS, TUNING_CANDIDATES, prepare
 from zh.cuda.runtime import source
 from zh.cuda.vector_add import BLOCK, grid
 
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is needed to run the kernels on the CPU")
+pytestmark = [pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is needed to run the kernels on the CPU"),
+              pytest.mark.slow]  # its builds
 
 
 def _defines(filename: str) -> dict[str, int]:

@@ -321,6 +321,7 @@ def test_dot_adds_in_micrograd_order():
     assert dot(w, x, b).data == sum((wi * xi for wi, xi in zip(w, x)), b).data
 
 
+@pytest.mark.slow
 def test_million_node_chain_backward_is_iterative():
     x = Value(0.5)
     y = x

@@ -21,6 +21,7 @@ def notebook_options(config_file: Path) -> dict:
     return dict(load_config(str(config_file)).plugins["mkdocs-jupyter"].config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_notebook_runs_and_leaves_the_build_its_cache_entry(path):
     options = notebook_options(ROOT / "mkdocs.yml")

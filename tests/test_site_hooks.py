@@ -123,6 +123,7 @@ def test_printed_text_shows_under_its_block_and_hidden_checks_show_nothing(proje
     assert "run\n" not in result.stdout + result.stderr  # the build does not echo what pages print
 
 
+@pytest.mark.slow
 def test_one_pytest_run_serves_the_build_and_an_edit_is_never_stale(project):
     (project / "docs" / "index.md").write_text(OUTPUTS)
     (project / "docs" / "other.md").write_text("# Other\n\n```python\nprint('other page')\n```\n")

@@ -100,6 +100,7 @@ def test_vocab_size_below_256_is_refused(bad):
 # ---- GPT-4: identical to tiktoken ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gpt4_equals_tiktoken_on_a_large_mixed_corpus(gpt4, reference, big_corpus):
     assert len(big_corpus.encode()) > 300_000
     ids = gpt4.encode_ordinary(big_corpus)

@@ -94,6 +94,7 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path):
         train_gpt.main(["--quick", "--no-results", "--resume", "--checkpoint", str(tmp_path / "none.pt")])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["train_gpt", "train_bert"])
 def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(tmp_path, script):
     """Each of 2 gloo processes takes half of each global batch of 8; DDP averages their gradients.

@@ -176,6 +176,7 @@ def test_parameter_average_is_the_mean_of_the_iterates_after_start():
         ParameterAverage(layers.parameters(), start=50).apply()
 
 
+@pytest.mark.slow
 def test_train_wavenet_quick(tmp_path, monkeypatch):
     script = load_script("train_wavenet")
     whole = script.names_splits
