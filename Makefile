@@ -14,7 +14,7 @@ export OMP_NUM_THREADS ?= 1
 # (where `make serve` watches for edits), even where the environment says not to write bytecode.
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.venv/pycache
 export PYTHONDONTWRITEBYTECODE :=
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: serve test build setup clean
 

@@ -14,7 +14,8 @@ from zh.tokenizer import GPT4_SPECIAL_TOKENS, GPT4_SPLIT_PATTERN, GPT4Tokenizer,
 def pytest_collection_modifyitems(config, items):
     """The files holding a test marked ``slow`` first, then the pages, then the other tests.
 
-    ``make test`` hands whole files to two workers (``--dist loadfile``) in this order: the longest
+    ``make test`` hands whole files to two workers in this order (``--dist loadfile
+    --no-loadscope-reorder``; xdist would otherwise order files by their number of tests): the longest
     start first and the short ones fill in at the end, so that neither worker ends on a long file alone.
     Within a file nothing moves (a page's blocks run in page order).
     """
