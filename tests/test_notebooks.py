@@ -67,3 +67,25 @@ def test_a_failing_notebook_is_reported_with_its_error(tmp_path):
     _, failure, _ = execute_notebook(str(notebook), notebook_options(tmp_path / "mkdocs.yml"), str(tmp_path / "cache"))
     assert failure.startswith(f"{notebook}: the notebook failed") and "arithmetic" in failure
     assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_a_build_that_does_not_render_the_notebook_keeps_its_entry(tmp_path):
+    """A dirty rebuild (``make serve`` after an edit elsewhere) renders no notebook: mkdocs-jupyter would evict
+    the entry of every notebook it did not render, and the next build would run it again."""
+    from mkdocs.structure.files import File, Files
+
+    from mkdocs_hooks import notebooks_to_run
+
+    notebook = notebook_project(tmp_path, "x = 1")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    plugin = config.plugins["mkdocs-jupyter"]
+    files = Files([File("notebooks/walk.py", config["docs_dir"], config["site_dir"], False)])
+    plugin.on_pre_build(config)
+    assert list(notebooks_to_run(files, config)) == [notebook]  # no entry yet: to run
+    entry = notebook_cache_file(str(notebook), dict(plugin.config), tmp_path / "cache")
+    entry.parent.mkdir(parents=True)
+    entry.write_text("{}")
+    plugin.on_pre_build(config)
+    assert notebooks_to_run(files, config) == {}
+    plugin.on_post_build(config)  # the notebook page was not rendered in this build
+    assert entry.exists()

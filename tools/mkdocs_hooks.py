@@ -154,7 +154,11 @@ def on_config(config):
 
 
 def notebooks_to_run(files, config) -> dict[Path, tuple]:
-    """The notebooks mkdocs-jupyter would execute, having no cache entry: path -> ``execute_notebook``'s arguments."""
+    """The notebooks mkdocs-jupyter would execute, having no cache entry: path -> ``execute_notebook``'s arguments.
+
+    Every executed notebook's entry is also marked as used by this build: a dirty build that does not
+    render the notebook would otherwise evict it, and the next build would run the notebook again.
+    """
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is None or not plugin.config["cache"] or not plugin.config["execute"]:
         return {}
@@ -163,7 +167,9 @@ def notebooks_to_run(files, config) -> dict[Path, tuple]:
         if plugin.should_include(file) and not any(
             PurePosixPath(file.abs_src_path).match(pattern) for pattern in options["execute_ignore"] or []
         ):
-            if not notebook_cache_file(file.abs_src_path, options, Path(folder)).exists():
+            entry = notebook_cache_file(file.abs_src_path, options, Path(folder))
+            plugin._used_cache_paths.add(entry)
+            if not entry.exists():
                 found[Path(file.abs_src_path)] = (options, folder)
     return found
 
