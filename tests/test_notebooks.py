@@ -24,10 +24,10 @@ def notebook_options(config_file: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_notebook_runs_and_leaves_the_build_its_cache_entry(path):
-    options = notebook_options(ROOT / "mkdocs.yml")
-    _, failure, _ = execute_notebook(str(path), options, str(notebook_cache_dir()))
+    options, folder = notebook_options(ROOT / "mkdocs.yml"), notebook_cache_dir()
+    _, failure, _ = execute_notebook(str(path), options, str(folder))
     assert failure is None, failure
-    assert notebook_cache_file(str(path), options, notebook_cache_dir()).is_file()
+    assert notebook_cache_file(str(path), options, folder).is_file()
 
 
 PROJECT = """site_name: t

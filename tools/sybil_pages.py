@@ -208,6 +208,14 @@ def _record_path(path: Path, text: str, key: str | None = None) -> Path:
     return cache_dir() / f"{page}-{key or page_key(path, text)}.json"
 
 
+def write_json(target: Path, data) -> None:
+    """``data`` as JSON at ``target``, written whole, then renamed: readers (other workers, a build) never see half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, target)
+
+
 def load_record(path: Path, text: str | None = None) -> dict | None:
     """The record of the last complete run of the page as it is now, or None if there is none."""
     text = Path(path).read_text(encoding="utf-8") if text is None else text
@@ -279,12 +287,9 @@ class Page(Document):
         self.record = record
         target = _record_path(Path(self.path), self.text, self._key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             for old in target.parent.glob(target.name.split("-")[0] + "-*.json"):
                 old.unlink(missing_ok=True)  # an older version of this page
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")  # written whole, then renamed: readers never see half
-            tmp.write_text(json.dumps(record), encoding="utf-8")
-            os.replace(tmp, target)
+            write_json(target, record)
         except OSError:  # a read-only checkout still builds; it just runs its pages again next time
             pass
 
@@ -356,11 +361,8 @@ def execute_notebook(path: str, options, folder: str) -> tuple[None, str | None,
         os.dup2(stderr, 2)
         os.close(stderr)
     toc_tokens, title = plugin._get_nb_toc_tokens(path, options["toc_depth"])
-    target = notebook_cache_file(path, options, Path(folder))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
-    os.replace(tmp, target)
+    write_json(notebook_cache_file(path, options, Path(folder)), {"content": body, "toc_tokens": toc_tokens,
+                                                                  "title": title})
     return None, None, time.perf_counter() - started
 
 
