@@ -65,12 +65,14 @@ def parse_args(prog: str, doc: str, presets: dict, quick: dict, default: str, ar
     if args.resume and args.overwrite:
         parser.error("--resume and --overwrite contradict each other: continue the run, or start over")
     args.device = str(cli.check_device(args.device))
+    args.resumed = None  # with --resume, the checkpoint's state (`run` continues it)
     if args.checkpoint is not None:
         if args.checkpoint.exists() and not (args.resume or args.overwrite):
             raise CLIError(f"{args.checkpoint} already exists; pass --resume to continue its run, --overwrite to "
                            f"start over, or choose another --checkpoint")
         if args.resume or args.checkpoint.exists():  # --overwrite replaces a run of ours, never another file
-            training.load_checkpoint(args.checkpoint, FORMAT, CHECKPOINT)
+            state = training.load_checkpoint(args.checkpoint, FORMAT, CHECKPOINT)
+            args.resumed = state if args.resume else None
         cli.prepare_folder(args.checkpoint.parent, f"--checkpoint {args.checkpoint}")
     return args
 
@@ -93,7 +95,7 @@ def run(kind: type[nn.Module], config_class: type, fields: dict, window: int, ar
     generators = {name: torch.Generator().manual_seed(args.seed + i) for i, name in enumerate(("batch", "eval"))}
     step, history, spent, budget_spent = 0, [], 0.0, False
     if args.resume:
-        state = training.load_checkpoint(args.checkpoint, FORMAT, CHECKPOINT)
+        state = args.resumed  # read and checked by parse_args
         if differ := [f"{k}: checkpoint {state['config'].get(k)!r}, now {v!r}" for k, v in asdict(config).items()
                       if state["config"].get(k) != v]:
             raise CLIError(f"{args.checkpoint} holds a model of another configuration ({'; '.join(differ)}); resume "
