@@ -16,7 +16,6 @@ import torch.nn as nn
 from tqdm import tqdm
 
 
-
 def autograd_grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
     """The gradients of ``loss`` with respect to ``params``, by ``loss.backward()`` from zero."""
     for p in params:
