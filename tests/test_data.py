@@ -1,6 +1,8 @@
 """zh.data: where files are found, the error when they are not, and the lectures' split."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -149,3 +151,10 @@ def test_vocab_and_dataset_reject_odd_arguments():
         make_moons(10, noise=float("nan"))
     with pytest.raises(ValueError, match="whole number of points"):
         make_moons(10.5)
+
+
+def test_the_micrograd_imports_leave_torch_unimported():
+    """The micrograd pages' notebook imports these; torch would add seconds to its start (zh.data imports it lazily)."""
+    code = ("import sys; from zh.data import make_moons; from zh.nn import MLP, train; from zh.viz import draw_dot; "
+            "make_moons(10); assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

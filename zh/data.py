@@ -5,6 +5,9 @@ Page: [makemore / bigram](../makemore/bigram.md) introduces them; every later pa
 Files are found, in order, at: an explicit ``path``, ``$ZH_DATA_DIR``, the user cache
 (``$XDG_CACHE_HOME/zh`` or ``~/.cache/zh``), or downloaded from the canonical public URL into
 that cache and verified by sha256. Nothing is ever written into the working directory.
+
+torch is imported by the functions that make tensors, when they run: the micrograd pages and their
+notebook use `make_moons`, and start seconds sooner without it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
-if TYPE_CHECKING:  # only for the annotation of make_moons: numpy is imported when it runs
+if TYPE_CHECKING:  # for the annotations only: the functions that need numpy or torch import it when they run
     import numpy
+    import torch
 
 #: name -> (canonical URL, sha256 of the file's bytes)
 SOURCES = {
@@ -182,6 +184,8 @@ def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str]
     if len(text) < 2:
         raise ValueError(f"{data_path('tinyshakespeare.txt', path)} holds {len(text)} characters; a 90/10 split "
                          f"needs at least 2")
+    import torch
+
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
@@ -192,6 +196,8 @@ def shakespeare_splits(path: str | os.PathLike | None = None) -> tuple[list[str]
 def random_windows(data: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
     """``(batch_size, length)``: windows of the text ``data`` (ids) starting at random places (the GPT and BERT
     scripts' batches)."""
+    import torch
+
     start = torch.randint(len(data) - length + 1, (batch_size,), generator=generator)
     return data.unfold(0, length, 1)[start.to(data.device)]  # a view of the text: no copy
 
@@ -328,6 +334,8 @@ def build_dataset(words: list[str], vocab: CharVocab, block_size: int) -> tuple[
     _check_word_list("build_dataset", words)
     if isinstance(block_size, bool) or not isinstance(block_size, Integral) or block_size < 1:
         raise ValueError(f"block_size must be a whole number of at least 1, got {block_size!r}")
+    import torch
+
     X, Y = [], []
     for word in words:
         context = [0] * block_size
