@@ -92,8 +92,16 @@ def test_split_does_not_touch_input_or_global_random():
 def test_vocab_rejects_boundary_character_and_unknown_chars():
     with pytest.raises(ValueError, match="start/end"):
         CharVocab.from_words(["a.b"])
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        CharVocab.from_words(["ab"]).encode("abz")
+    with pytest.raises(ValueError, match="not in the vocabulary: 'yz'"):  # every unknown character, once
+        CharVocab.from_words(["ab"]).encode("azbzy")
+
+
+def test_vocab_stoi_is_built_once_and_read_only():
+    vocab = CharVocab.from_words(["emma", "ava"])
+    assert vocab.stoi is vocab.stoi and dict(vocab.stoi) == {".": 0, "a": 1, "e": 2, "m": 3, "v": 4}
+    with pytest.raises(TypeError):
+        vocab.stoi["z"] = 5  # shared by every encode: it must not change under them
+    assert vocab == CharVocab.from_words(["ava", "emma"]) and hash(vocab) == hash(CharVocab(vocab.itos))
 
 
 @pytest.mark.parametrize("block_size", [1, 2, 5])

@@ -17,10 +17,12 @@ import operator
 import os
 import random
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the annotations only: the functions that need numpy or torch import it when they run
@@ -244,10 +246,10 @@ class CharVocab:
             )
         return cls((boundary, *chars))
 
-    @property
-    def stoi(self) -> dict[str, int]:
-        """The inverse of `itos`."""
-        return {s: i for i, s in enumerate(self.itos)}
+    @cached_property
+    def stoi(self) -> Mapping[str, int]:
+        """The inverse of `itos` (read-only; built once: `encode` looks up every character of a dataset)."""
+        return MappingProxyType({s: i for i, s in enumerate(self.itos)})
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -262,10 +264,11 @@ class CharVocab:
         if not isinstance(word, str):
             raise TypeError(f"encode takes a string, got {type(word).__name__} {word!r}")
         stoi = self.stoi
-        unknown = sorted(set(word) - stoi.keys())
-        if unknown:
-            raise ValueError(f"characters not in the vocabulary: {''.join(unknown)!r}")
-        return [stoi[c] for c in word]
+        try:
+            return [stoi[c] for c in word]
+        except KeyError:  # look for every unknown character only now: checking each word first costs more
+            unknown = sorted(set(word) - stoi.keys())
+            raise ValueError(f"characters not in the vocabulary: {''.join(unknown)!r}") from None
 
     def decode(self, ids: Iterable[int]) -> str:
         """The characters of ``ids`` joined into a string.
