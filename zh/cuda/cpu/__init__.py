@@ -203,7 +203,8 @@ class Accesses:
         """The recorded accesses to array ``name`` (reads or writes), one row per float touched."""
         e = self.events[(self.events["region"] == self.names.index(name)) & (self.events["write"] == write)]
         wide = np.repeat(e, e["width"])
-        wide["index"] += np.concatenate([np.arange(w) for w in e["width"]]) if len(e) else 0
+        starts = np.cumsum(e["width"]) - e["width"]  # where each access's floats begin in `wide`
+        wide["index"] += np.arange(len(wide)) - np.repeat(starts, e["width"])  # 0, 1, .. width-1 each
         return wide
 
 
