@@ -210,7 +210,13 @@ WIDE_TABLES = r"""() => [...document.querySelectorAll(".md-content table")]
 WEIGHT = r"""() => performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"))
   .map((r) => ({name: r.name, bytes: r.transferSize || r.encodedBodySize || 0}))"""
 
-MATHJAX_DONE = "async () => { const s = window.MathJax && MathJax.startup; if (s && s.promise) await s.promise; }"
+# MathJax comes only to a page with a formula (docs/javascripts/mathjax.js), after the page: wait for it there.
+MATHJAX_DONE = """async () => {
+  if (!document.querySelector(".arithmatex, .jp-RenderedMarkdown")) return;
+  const started = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+  for (let i = 0; i < 200 && !started(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (started()) await MathJax.startup.promise;
+}"""
 
 
 class Visit:
@@ -334,6 +340,18 @@ def test_display_formulas_fit_at_laptop_width(visits, src):
 def test_figure_text_is_readable_at_page_size(visits, src):
     small = [f for f in visits(src).figures if f["pt"] < SMALLEST_TEXT_PT and f["src"] not in ZOOMED_FIGURES]
     assert not small, f"figures whose smallest text shows under {SMALLEST_TEXT_PT} pt at {WIDE} px: {small}"
+
+
+def has_formula(src: str, site: Path) -> bool:
+    """Whether the built page holds what docs/javascripts/mathjax.js typesets."""
+    html = (site / url_of(src) / "index.html").read_text(encoding="utf-8")
+    return 'class="arithmatex"' in html or "jp-RenderedMarkdown" in html
+
+
+@pytest.mark.parametrize("src", PAGES)
+def test_mathjax_loads_only_on_a_page_with_a_formula(visits, site, src):
+    loaded = any("/vendor/mathjax/" in r["name"] for r in visits(src).weight)
+    assert loaded == has_formula(src, site), f"MathJax {'loaded' if loaded else 'not loaded'} on {src}"
 
 
 def test_search_fetches_its_index_when_the_reader_turns_to_it(browser_page, server):

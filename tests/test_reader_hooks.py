@@ -89,6 +89,12 @@ def test_a_missing_local_script_stops_the_build(tmp_path):
     )
     assert result.returncode != 0 and "vendor/mathjax/tex-mml-chtml.js is missing" in result.stderr
     assert "tools/setup.sh" in result.stderr
+    # and a script that the site's mathjax.js loads on the pages with a formula
+    (tmp_path / "mkdocs.yml").write_text(config.replace("vendor/mathjax/tex-mml-chtml.js", "javascripts/mathjax.js"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "vendor/mathjax/startup.js is missing" in result.stderr
 
 
 def test_output_cells_and_source_listings_stay_out_of_the_search_index(tmp_path):

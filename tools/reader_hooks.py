@@ -6,9 +6,9 @@
 - **Snippet markers.** The ``# --8<-- [start:name]`` comments that let pages include regions of
   ``zh``'s source are blanked in the API reference's source listings (the line stays, so the
   line numbers still match the file).
-- **Scripts that are not there.** An ``extra_javascript`` file under ``docs/vendor/`` that is missing
-  (MathJax, before ``tools/setup.sh`` has fetched it) stops the build instead of leaving every
-  formula raw.
+- **Scripts that are not there.** An ``extra_javascript`` file under ``docs/vendor/`` that is missing,
+  or one that such a script loads when a page needs it (MathJax, before ``tools/setup.sh`` has
+  fetched it), stops the build instead of leaving every formula raw.
 - **A lighter search index.** Every page loads the search index, so what it holds is weighed:
   code blocks, the API reference's source listings and the pages' output cells are left out
   (``data-search-exclude``, which Material's search honours). The lessons' text, the names in it
@@ -57,9 +57,15 @@ def tex_to_text(text: str) -> str:
     return INLINE_MATH.sub(plain, text)
 
 
+# what a script of the site loads when a page needs it: MathJax on the pages with a formula
+LOADS_ON_DEMAND = {"javascripts/mathjax.js": ["vendor/mathjax/startup.js"]}
+
+
 def on_config(config):
-    for script in map(str, config["extra_javascript"]):
-        if script.startswith("vendor/") and not (Path(config["docs_dir"]) / script).is_file():
+    scripts = list(map(str, config["extra_javascript"]))
+    needed = [s for s in scripts if s.startswith("vendor/")] + [v for s in scripts for v in LOADS_ON_DEMAND.get(s, [])]
+    for script in needed:
+        if not (Path(config["docs_dir"]) / script).is_file():
             raise PluginError(f"{script} is missing from {config['docs_dir']}: run tools/setup.sh, which fetches it")
     return config
 
