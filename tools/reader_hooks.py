@@ -9,7 +9,8 @@
 - **Scripts that are not there.** An ``extra_javascript`` file under ``docs/vendor/`` that is missing,
   or one that such a script loads when a page needs it (MathJax, before ``tools/setup.sh`` has
   fetched it), stops the build instead of leaving every formula raw.
-- **A lighter search index.** Every page loads the search index, so what it holds is weighed:
+- **A lighter search index.** Each visit that uses search loads the index (``overrides/main.html``
+  holds it back until then), so what it holds is weighed:
   code blocks, the API reference's source listings and the pages' output cells are left out
   (``data-search-exclude``, which Material's search honours). The lessons' text, the names in it
   (inline code) and the docstrings stay searchable; the index is 0.36 MB instead of 0.82 MB.
