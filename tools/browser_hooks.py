@@ -49,7 +49,6 @@ PACKAGE = [
 ]
 THIRD_PARTY = ["graphviz", "micrograd"]  # pure-Python distributions, packed from the installed copies
 ASSETS = "assets/run"
-VENDORED = ["vendor/pyodide/pyodide.js", "vendor/viz/dist/viz-global.js"]  # what run.js loads (tools/setup.sh)
 FENCE = re.compile(
     r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})python[ \t]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
 )
@@ -247,9 +246,6 @@ def on_files(files, config):
     _wheels.clear()
     _steps.clear()
     _missing.clear()
-    for script in VENDORED:
-        if not (Path(config["docs_dir"]) / script).is_file():
-            raise PluginError(f"{script} is missing from the docs: run tools/setup.sh, which fetches it")
     from zh import __version__
 
     packed = [wheel("zh", __version__, {p: (ROOT / p).read_bytes() for p in PACKAGE})]

@@ -58,8 +58,12 @@ def tex_to_text(text: str) -> str:
     return INLINE_MATH.sub(plain, text)
 
 
-# what a script of the site loads when a page needs it: MathJax on the pages with a formula
-LOADS_ON_DEMAND = {"javascripts/mathjax.js": ["vendor/mathjax/startup.js"]}
+# what a script of the site loads when a page needs it (tools/setup.sh fetches them): MathJax on the pages
+# with a formula; Pyodide and Graphviz on the first Run of a micrograd page (tools/browser_hooks.py)
+LOADS_ON_DEMAND = {
+    "javascripts/mathjax.js": ["vendor/mathjax/startup.js"],
+    "javascripts/run.js": ["vendor/pyodide/pyodide.js", "vendor/viz/dist/viz-global.js"],
+}
 
 
 def on_config(config):
