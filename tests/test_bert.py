@@ -129,7 +129,6 @@ def test_checkpoint_round_trip(tmp_path):
     # (a checkpoint of another shape is refused on --resume: tests/test_train_gpt.py)
 
 
-@pytest.mark.slow
 def test_script_quick_and_resume(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     whole = train_bert.shakespeare_splits
